@@ -1,0 +1,119 @@
+//! The crate's one error type (provided).
+//!
+//! Tests match on the *kind* of an error, never on its message:
+//!
+//! ```
+//! # use lsm_workbook::Error;
+//! # fn check(result: lsm_workbook::Result<()>) {
+//! assert!(matches!(result, Err(Error::Corruption { .. })));
+//! # }
+//! ```
+//!
+//! Every variant says *where* and *what*: the file, the byte offset, the
+//! operation. A corruption error that does not name its file and offset is a
+//! bug.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system (or the simulated file system) failed an
+    /// operation. `op` names the [`crate::fs::Fs`] call, `path` its file.
+    Io {
+        /// The file-system call that failed, e.g. `"append"` or `"sync"`.
+        op: &'static str,
+        /// The file or directory it was called on.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Stored bytes are damaged: a checksum, a length, a magic number or a
+    /// field does not hold. Never returned for a torn tail that recovery is
+    /// allowed to drop (see RELIABILITY P4/P5 in the book's toolbox page).
+    Corruption {
+        /// The damaged file.
+        file: PathBuf,
+        /// The byte offset in `file` where the damaged item starts.
+        offset: u64,
+        /// What was wrong, e.g. `"record checksum mismatch: stored 0x…, computed 0x…"`.
+        detail: String,
+    },
+    /// The caller asked for something the engine does not allow, e.g. an
+    /// empty key or a key longer than the format can store.
+    InvalidArgument(String),
+    /// An earlier write or sync failed, so this component refuses further
+    /// writes until it is reopened (fail-stop, RELIABILITY P6). Retrying a
+    /// failed `fsync` can report success for data that was lost.
+    Poisoned {
+        /// The file whose earlier failure poisoned the writer.
+        path: PathBuf,
+    },
+}
+
+impl Error {
+    /// Builds an [`Error::Corruption`].
+    pub fn corruption(file: impl Into<PathBuf>, offset: u64, detail: impl Into<String>) -> Self {
+        Error::Corruption {
+            file: file.into(),
+            offset,
+            detail: detail.into(),
+        }
+    }
+
+    /// Builds an [`Error::Io`].
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The [`std::io::ErrorKind`] of an [`Error::Io`], if this is one.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        match self {
+            Error::Io { source, .. } => Some(source.kind()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { op, path, source } => {
+                write!(f, "I/O error in {op} on {}: {source}", path.display())
+            }
+            Error::Corruption {
+                file,
+                offset,
+                detail,
+            } => write!(
+                f,
+                "corruption in {} at byte offset {offset}: {detail}",
+                file.display()
+            ),
+            Error::InvalidArgument(detail) => write!(f, "invalid argument: {detail}"),
+            Error::Poisoned { path } => write!(
+                f,
+                "writer for {} is poisoned by an earlier I/O failure; reopen to recover",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! # lsm-workbook
+//!
+//! A workbook in which you build an LSM-tree key-value storage engine, one
+//! chapter at a time. This file is the *switchboard*: every chapter is a
+//! module whose source comes either from `chapters/` (your code, the default)
+//! or from `solutions/` (the reference), chosen per chapter by a Cargo
+//! feature:
+//!
+//! | features                       | chapter 1   | chapter 2   |
+//! |--------------------------------|-------------|-------------|
+//! | *(none)*                       | `chapters/` | `chapters/` |
+//! | `ref-ch01`                     | `solutions/`| `chapters/` |
+//! | `solutions`                    | `solutions/`| `solutions/`|
+//!
+//! Both trees expose the same public API, so any mix compiles: you can work
+//! on chapter 2 on top of the reference chapter 1 with
+//! `cargo test --test ch02_wal --features ref-ch01`.
+//!
+//! The modules [`error`], [`fs`] and [`types`] are *provided*: you use them,
+//! you never write them.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod error;
+pub mod fs;
+pub mod types;
+
+pub use error::{Error, Result};
+
+/// Chapter 1 — the memtable: an ordered, concurrent, in-memory table of
+/// versioned entries. Book: "1. The memtable".
+#[cfg_attr(feature = "ref-ch01", path = "../solutions/ch01_memtable.rs")]
+#[cfg_attr(not(feature = "ref-ch01"), path = "../chapters/ch01_memtable.rs")]
+pub mod ch01_memtable;
+
+/// Chapter 2 — the write-ahead log: every write is framed, checksummed and
+/// appended before it is acknowledged; replay rebuilds the memtable.
+/// Book: "2. The write-ahead log".
+#[cfg_attr(feature = "ref-ch02", path = "../solutions/ch02_wal.rs")]
+#[cfg_attr(not(feature = "ref-ch02"), path = "../chapters/ch02_wal.rs")]
+pub mod ch02_wal;
