@@ -141,7 +141,9 @@ impl WriteBatch {
 
     /// The versions this batch produces, each with its own sequence number.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
-        (self.seq..).zip(&self.ops).map(|(seq, op)| op.to_entry(seq))
+        (self.seq..)
+            .zip(&self.ops)
+            .map(|(seq, op)| op.to_entry(seq))
     }
 
     /// The sequence number of the last operation, `None` for an empty batch.

@@ -458,9 +458,13 @@ impl SimFs {
     pub fn append_garbage(&self, path: impl AsRef<Path>, garbage: &[u8]) -> Result<()> {
         let path = path.as_ref();
         let mut state = self.lock();
-        let id = state.lookup(path).ok_or_else(|| not_found("damage", path))?;
+        let id = state
+            .lookup(path)
+            .ok_or_else(|| not_found("damage", path))?;
         let inode = &mut state.inodes[id];
-        inode.data.truncate(inode.durable.len().max(inode.data.len()));
+        inode
+            .data
+            .truncate(inode.durable.len().max(inode.data.len()));
         inode.durable = inode.data.clone();
         inode.data.extend_from_slice(garbage);
         inode.durable.extend_from_slice(garbage);
@@ -469,7 +473,9 @@ impl SimFs {
 
     fn damage(&self, path: &Path, change: impl Fn(&mut Vec<u8>)) -> Result<()> {
         let mut state = self.lock();
-        let id = state.lookup(path).ok_or_else(|| not_found("damage", path))?;
+        let id = state
+            .lookup(path)
+            .ok_or_else(|| not_found("damage", path))?;
         let inode = &mut state.inodes[id];
         change(&mut inode.data);
         change(&mut inode.durable);
@@ -546,7 +552,11 @@ impl State {
                 return Err(Error::io(
                     kind.name(),
                     path,
-                    io::Error::other(format!("injected fault: {} number {}", kind.name(), active.seen)),
+                    io::Error::other(format!(
+                        "injected fault: {} number {}",
+                        kind.name(),
+                        active.seen
+                    )),
                 ));
             }
         }
@@ -731,7 +741,9 @@ impl Fs for SimFs {
         let mut state = self.lock();
         let detail = format!("-> {}", to.display());
         self.begin(&mut state, OpKind::Rename, from, detail)?;
-        let id = state.lookup(from).ok_or_else(|| not_found("rename", from))?;
+        let id = state
+            .lookup(from)
+            .ok_or_else(|| not_found("rename", from))?;
         let (from_dir, from_name) = split(from).ok_or_else(|| not_found("rename", from))?;
         let (to_dir, to_name) = split(to).ok_or_else(|| not_found("rename", to))?;
         if !state.dirs.contains_key(&to_dir) {
@@ -827,9 +839,7 @@ impl WritableFile for SimWritable {
         let mut state = self.fs.lock();
         let inode = &state.inodes[self.id];
         let detail = format!("durable {} -> {}", inode.durable.len(), inode.data.len());
-        let verdict = self
-            .fs
-            .begin(&mut state, OpKind::Sync, &self.path, detail);
+        let verdict = self.fs.begin(&mut state, OpKind::Sync, &self.path, detail);
         if verdict.is_err() {
             if std::mem::take(&mut state.last_fault_forgets) {
                 state.forget_unsynced(self.id);
