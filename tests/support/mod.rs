@@ -47,3 +47,28 @@ pub fn show(entries: &[Entry]) -> Vec<String> {
         })
         .collect()
 }
+
+/// A classic hex dump, 16 bytes a line with offsets, for snapshots and
+/// failure messages.
+pub fn hexdump(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (line, chunk) in bytes.chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|byte| format!("{byte:02x}")).collect();
+        let text: String = chunk
+            .iter()
+            .map(|&byte| {
+                if byte.is_ascii_graphic() || byte == b' ' {
+                    byte as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:08x}  {:<47}  |{text}|\n",
+            line * 16,
+            hex.join(" ")
+        ));
+    }
+    out
+}
