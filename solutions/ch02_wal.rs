@@ -69,7 +69,7 @@ const LOG_LEN_MAX_BYTES: u64 = 1 << 34;
 #[derive(Debug)]
 pub struct Wal {
     file: Box<dyn WritableFile>,
-    // BEGIN SOLUTION hide: whatever else your writer needs (poisoning, a scratch buffer) — book §2.3, task 2
+    // BEGIN SOLUTION hide: whatever else your writer needs (poisoning, a scratch buffer) — book §2.4, task 2
     /// Set after a failed append or sync: fail-stop (RELIABILITY P6).
     poisoned: bool,
     /// Reused between appends so that a record costs no allocation.
@@ -109,7 +109,7 @@ pub struct TornTail {
 /// Fails with [`Error::InvalidArgument`] if a key or value does not fit a
 /// `u32` length or the payload exceeds [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, out: &mut Vec<u8>) -> Result<()> {
-    // BEGIN SOLUTION todo(batch, out): frame the batch: len, crc, payload — book §2.3, task 1
+    // BEGIN SOLUTION todo(batch, out): frame the batch: len, crc, payload — book §2.4, task 1
     let start = out.len();
     out.extend_from_slice(&[0; RECORD_HEADER_LEN_BYTES]);
     out.extend_from_slice(&batch.seq.to_le_bytes());
@@ -169,7 +169,7 @@ impl Wal {
     /// Creates a new, empty log at `path` and makes its directory entry
     /// durable, so that records synced later survive a power loss.
     pub fn create(fs: &dyn Fs, path: &Path) -> Result<Wal> {
-        // BEGIN SOLUTION todo(fs, path): create the file and sync its directory — book §2.3, task 2
+        // BEGIN SOLUTION todo(fs, path): create the file and sync its directory — book §2.4, task 2
         let file = fs.create(path)?;
         fs.sync_dir(&parent_dir(path))?;
         Ok(Wal {
@@ -189,7 +189,7 @@ impl Wal {
     /// writer is poisoned: this and every later call return
     /// [`Error::Poisoned`].
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
-        // BEGIN SOLUTION todo(batch): encode and append the record in one call; poison on failure — book §2.3, task 2
+        // BEGIN SOLUTION todo(batch): encode and append the record in one call; poison on failure — book §2.4, task 2
         self.check_poisoned()?;
         self.scratch.clear();
         encode_record(batch, &mut self.scratch)?;
@@ -204,7 +204,7 @@ impl Wal {
     /// poisons the writer: it is never retried, because a retry can report
     /// success for data the OS has already dropped.
     pub fn sync(&mut self) -> Result<()> {
-        // BEGIN SOLUTION todo(): sync the file; poison on failure — book §2.3, task 2
+        // BEGIN SOLUTION todo(): sync the file; poison on failure — book §2.4, task 2
         self.check_poisoned()?;
         let synced = self.file.sync();
         self.poisoned = synced.is_err();
@@ -254,7 +254,7 @@ pub fn read_log(
     path: &Path,
     visit: &mut dyn FnMut(u64, WriteBatch),
 ) -> Result<ReplayReport> {
-    // BEGIN SOLUTION todo(fs, path, visit): decode every record and apply the torn-tail and corruption rules — book §2.3, task 3
+    // BEGIN SOLUTION todo(fs, path, visit): decode every record and apply the torn-tail and corruption rules — book §2.4, task 3
     let data = read_all(fs, path, LOG_LEN_MAX_BYTES)?;
     let mut report = ReplayReport::default();
     let mut offset = 0;
