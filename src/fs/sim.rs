@@ -35,7 +35,7 @@
 //!
 //! A `SimFs` is a cheap handle: clones share the same file system.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
 use std::ops::Range;
@@ -134,17 +134,23 @@ impl CrashMode {
         }
     }
 
+    /// The inverse of [`CrashMode::replay_code`]: the random modes need
+    /// their seed, the others take none.
     fn from_replay_code(code: &str) -> Option<CrashMode> {
-        let (name, seed) = match code.split_once(':') {
-            Some((name, seed)) => (name, seed.parse().ok()?),
-            None => (code, 0),
-        };
-        match name {
-            "kill" => Some(CrashMode::ProcessKill),
-            "power" => Some(CrashMode::PowerLoss),
-            "random" => Some(CrashMode::PowerLossRandom { seed }),
-            "torn" => Some(CrashMode::Torn { seed }),
-            _ => None,
+        match code.split_once(':') {
+            None => match code {
+                "kill" => Some(CrashMode::ProcessKill),
+                "power" => Some(CrashMode::PowerLoss),
+                _ => None,
+            },
+            Some((name, seed)) => {
+                let seed = seed.parse().ok()?;
+                match name {
+                    "random" => Some(CrashMode::PowerLossRandom { seed }),
+                    "torn" => Some(CrashMode::Torn { seed }),
+                    _ => None,
+                }
+            }
         }
     }
 }
@@ -273,7 +279,8 @@ pub struct TraceEntry {
     pub path: PathBuf,
     /// Details, e.g. the byte range of an append.
     pub detail: String,
-    /// `false` if the call failed (stopped world or injected fault).
+    /// `false` if the call failed (stopped world, injected fault, or an
+    /// error of its own such as `NotFound`).
     pub ok: bool,
 }
 
@@ -307,45 +314,113 @@ pub struct ReadStats {
 
 type InodeId = usize;
 
+/// One file's contents, shared by every name and handle that refers to it.
 #[derive(Clone, Debug, Default)]
 struct Inode {
-    /// What reads see: every appended byte.
+    /// Every appended byte: what reads see and what a process kill keeps.
     data: Vec<u8>,
-    /// What survives a power loss: a prefix of `data`, except that
-    /// forgotten ranges are zeros.
-    durable: Vec<u8>,
-    /// Ranges a failed sync forgot; they become zeros when made durable.
+    /// How many leading bytes of `data` are durable (survive a power loss).
+    synced: usize,
+    /// Ranges of `data` that a failed, forgetting sync dropped: they never
+    /// reach the disk, so after a power loss they read as zeros, even once
+    /// a later sync has covered them.
     forgotten: Vec<Range<usize>>,
+}
+
+impl Inode {
+    /// A file whose bytes are all durable, as every file of a power-loss
+    /// image is.
+    fn all_durable(data: Vec<u8>) -> Self {
+        Inode {
+            synced: data.len(),
+            data,
+            forgotten: Vec::new(),
+        }
+    }
+
+    /// Byte `index` as the disk holds it (or would, once it is written back).
+    fn disk_byte(&self, index: usize) -> u8 {
+        if self.forgotten.iter().any(|range| range.contains(&index)) {
+            0
+        } else {
+            self.data[index]
+        }
+    }
+
+    /// The first `len` bytes as the disk holds them.
+    fn disk_prefix(&self, len: usize) -> Vec<u8> {
+        (0..len).map(|index| self.disk_byte(index)).collect()
+    }
+
+    /// What survives a power loss.
+    fn durable(&self) -> Vec<u8> {
+        self.disk_prefix(self.synced)
+    }
+
+    /// A successful sync: every appended byte becomes durable.
+    fn sync(&mut self) {
+        self.synced = self.data.len();
+    }
+
+    /// A failed, forgetting sync: the unsynced bytes will never be durable.
+    fn forget_unsynced(&mut self) {
+        if self.synced < self.data.len() {
+            self.forgotten.push(self.synced..self.data.len());
+        }
+    }
+
+    /// Cuts the file to `len` bytes.
+    fn truncate(&mut self, len: usize) {
+        self.data.truncate(len);
+        self.synced = self.synced.min(len);
+        for range in &mut self.forgotten {
+            range.end = range.end.min(len);
+        }
+        self.forgotten.retain(|range| !range.is_empty());
+    }
 }
 
 #[derive(Clone, Debug, Default)]
 struct Dir {
+    /// The entries now.
     current: BTreeMap<String, InodeId>,
+    /// The entries as of the last [`Fs::sync_dir`]: what a power loss keeps.
     durable: BTreeMap<String, InodeId>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct ActiveFault {
-    fault: Option<Fault>,
+    fault: Fault,
+    /// Calls of `fault.kind` seen since injection.
     seen: u64,
 }
 
 #[derive(Debug, Default)]
 struct State {
+    /// Every file ever created, by id; an unlinked file stays here, so a
+    /// power loss that reverts its removal can bring it back.
     inodes: Vec<Inode>,
     dirs: BTreeMap<PathBuf, Dir>,
     trace: Vec<TraceEntry>,
     stop_after: Option<u64>,
+    /// Injected faults that may still fire.
     faults: Vec<ActiveFault>,
-    /// Set when the last fault that fired was a forgetting one.
-    last_fault_forgets: bool,
+    /// Whether the call just begun was failed by a forgetting fault; reset
+    /// by every [`State::begin`].
+    forgetting_fault_fired: bool,
     reads: BTreeMap<PathBuf, ReadStats>,
 }
 
 /// The simulated file system. See the module documentation.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SimFs {
     state: Arc<Mutex<State>>,
+}
+
+impl Default for SimFs {
+    fn default() -> Self {
+        SimFs::new()
+    }
 }
 
 impl SimFs {
@@ -354,6 +429,10 @@ impl SimFs {
         let mut state = State::default();
         state.dirs.insert(PathBuf::from("."), Dir::default());
         state.dirs.insert(PathBuf::from("/"), Dir::default());
+        SimFs::from_state(state)
+    }
+
+    fn from_state(state: State) -> Self {
         SimFs {
             state: Arc::new(Mutex::new(state)),
         }
@@ -367,7 +446,8 @@ impl SimFs {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The number of mutating operations attempted so far.
+    /// The number of mutating operations attempted so far, failed ones
+    /// included.
     pub fn op_count(&self) -> u64 {
         self.lock().trace.len() as u64
     }
@@ -386,25 +466,23 @@ impl SimFs {
     }
 
     /// Stops the world after operation `after_op` has completed: every later
-    /// call (of any kind, reads included) fails with an I/O error, as if the
-    /// process had died there. Combine with [`SimFs::crash`] to see what a
-    /// crash at that point leaves on disk.
+    /// call (of any kind, reads, `open`, `list` and `exists` included)
+    /// fails with an I/O error, as if the process had died there. Combine
+    /// with [`SimFs::crash`] to see what a crash at that point leaves on
+    /// disk.
     pub fn stop_after(&self, after_op: u64) {
         self.lock().stop_after = Some(after_op);
     }
 
     /// `true` once the world has stopped.
     pub fn is_stopped(&self) -> bool {
-        let state = self.lock();
-        matches!(state.stop_after, Some(k) if state.trace.len() as u64 >= k)
+        self.lock().is_stopped()
     }
 
-    /// Injects an I/O error; see [`Fault`].
+    /// Injects an I/O error; see [`Fault`]. A fault with `nth == 0` never
+    /// fires (calls are counted from 1).
     pub fn inject(&self, fault: Fault) {
-        self.lock().faults.push(ActiveFault {
-            fault: Some(fault),
-            seen: 0,
-        });
+        self.lock().faults.push(ActiveFault { fault, seen: 0 });
     }
 
     /// Read statistics of the file at `path` (as it was spelled at `open`).
@@ -428,97 +506,130 @@ impl SimFs {
         Some(state.inodes[id].data.clone())
     }
 
-    /// The durable (synced) bytes of the file at `path`, if it exists.
+    /// The durable bytes of the file at `path` (what a power loss keeps of
+    /// it, if its name survives), if it exists.
     pub fn durable_bytes(&self, path: impl AsRef<Path>) -> Option<Vec<u8>> {
         let state = self.lock();
         let id = state.lookup(path.as_ref())?;
-        Some(state.inodes[id].durable.clone())
+        Some(state.inodes[id].durable())
     }
 
     /// Flips bit `bit` (bit 0 is the lowest bit of byte 0) of the file at
     /// `path`, as damage on the disk: both the current and the durable
-    /// bytes change. Not an operation of the trace.
+    /// bytes change. Not an operation of the trace. Fails if there is no
+    /// such file (`NotFound`) or no such bit ([`Error::InvalidArgument`]).
     pub fn flip_bit(&self, path: impl AsRef<Path>, bit: u64) -> Result<()> {
-        self.damage(path.as_ref(), |bytes| {
+        let path = path.as_ref();
+        self.damage(path, |inode| {
+            let len = inode.data.len();
             let index = usize::try_from(bit / 8).unwrap_or(usize::MAX);
-            if let Some(byte) = bytes.get_mut(index) {
-                *byte ^= 1 << (bit % 8);
-            }
+            let byte = inode.data.get_mut(index).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "bit {bit} is past the end of {} ({len} bytes)",
+                    path.display()
+                ))
+            })?;
+            *byte ^= 1 << (bit % 8);
+            Ok(())
         })
     }
 
-    /// Cuts the file at `path` to `len` bytes (damage, not an operation).
+    /// Cuts the file at `path` to `len` bytes, as damage on the disk (not an
+    /// operation of the trace). Fails if there is no such file (`NotFound`)
+    /// or it is shorter than `len` ([`Error::InvalidArgument`]).
     pub fn truncate(&self, path: impl AsRef<Path>, len: u64) -> Result<()> {
-        let len = usize::try_from(len).unwrap_or(usize::MAX);
-        self.damage(path.as_ref(), |bytes| bytes.truncate(len))
-    }
-
-    /// Appends `garbage` to the file at `path`, durably (damage, not an
-    /// operation): what a crash can leave after the last real write.
-    pub fn append_garbage(&self, path: impl AsRef<Path>, garbage: &[u8]) -> Result<()> {
         let path = path.as_ref();
+        self.damage(path, |inode| {
+            let len = usize::try_from(len)
+                .ok()
+                .filter(|&len| len <= inode.data.len())
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "cannot truncate {} ({} bytes) to {len} bytes",
+                        path.display(),
+                        inode.data.len()
+                    ))
+                })?;
+            inode.truncate(len);
+            Ok(())
+        })
+    }
+
+    /// Appends `garbage` to the file at `path` as damage on the disk (not
+    /// an operation of the trace): what a crash can leave after the last
+    /// real write. The garbage is in both the current and the durable
+    /// bytes; as the durable bytes are a prefix of the file, the unsynced
+    /// bytes before it become durable too. Fails with `NotFound` if there is
+    /// no such file.
+    pub fn append_garbage(&self, path: impl AsRef<Path>, garbage: &[u8]) -> Result<()> {
+        self.damage(path.as_ref(), |inode| {
+            inode.data.extend_from_slice(garbage);
+            inode.sync();
+            Ok(())
+        })
+    }
+
+    fn damage(&self, path: &Path, change: impl FnOnce(&mut Inode) -> Result<()>) -> Result<()> {
         let mut state = self.lock();
         let id = state
             .lookup(path)
             .ok_or_else(|| not_found("damage", path))?;
-        let inode = &mut state.inodes[id];
-        inode
-            .data
-            .truncate(inode.durable.len().max(inode.data.len()));
-        inode.durable = inode.data.clone();
-        inode.data.extend_from_slice(garbage);
-        inode.durable.extend_from_slice(garbage);
-        Ok(())
+        change(&mut state.inodes[id])
     }
 
-    fn damage(&self, path: &Path, change: impl Fn(&mut Vec<u8>)) -> Result<()> {
-        let mut state = self.lock();
-        let id = state
-            .lookup(path)
-            .ok_or_else(|| not_found("damage", path))?;
-        let inode = &mut state.inodes[id];
-        change(&mut inode.data);
-        change(&mut inode.durable);
-        Ok(())
-    }
-
-    /// Builds the crash image `mode` of the current state: a new, independent
-    /// file system with an empty trace, no faults and no stop point.
+    /// Builds the crash image `mode` of the current state: a new,
+    /// independent file system with an empty trace, no faults, no stop
+    /// point and no read statistics.
+    ///
+    /// A process-kill image keeps the durable/current split (the operating
+    /// system survived, so what was not yet durable still is not); every
+    /// power-loss image is entirely durable. Two names of one file (e.g.
+    /// both sides of an unsynced rename) still share its bytes.
     pub fn crash(&self, mode: CrashMode) -> SimFs {
         let state = self.lock();
-        let mut rng = Rng::new(match mode {
-            CrashMode::PowerLossRandom { seed } | CrashMode::Torn { seed } => seed,
-            CrashMode::ProcessKill | CrashMode::PowerLoss => 0,
-        });
-        let mut image = State::default();
-        for (dir_path, dir) in &state.dirs {
-            let entries = surviving_entries(dir, mode, &mut rng);
-            let mut new_dir = Dir::default();
-            for (name, id) in entries {
-                let inode = crashed_inode(&state.inodes[id], mode, &mut rng);
-                image.inodes.push(inode);
-                new_dir.current.insert(name, image.inodes.len() - 1);
+        let image = match mode {
+            CrashMode::ProcessKill => State {
+                inodes: state.inodes.clone(),
+                dirs: state.dirs.clone(),
+                ..State::default()
+            },
+            CrashMode::PowerLoss => state.power_loss_image(&mut Survival::exact()),
+            CrashMode::PowerLossRandom { seed } => {
+                state.power_loss_image(&mut Survival::random(seed, false))
             }
-            new_dir.durable = new_dir.current.clone();
-            image.dirs.insert(dir_path.clone(), new_dir);
-        }
-        SimFs {
-            state: Arc::new(Mutex::new(image)),
-        }
+            CrashMode::Torn { seed } => state.power_loss_image(&mut Survival::random(seed, true)),
+        };
+        SimFs::from_state(image)
+    }
+}
+
+impl State {
+    fn is_stopped(&self) -> bool {
+        matches!(self.stop_after, Some(k) if self.trace.len() as u64 >= k)
     }
 
-    /// Starts a numbered operation: fails if the world has stopped or a
-    /// fault fires, and records it in the trace either way.
-    fn begin(&self, state: &mut State, kind: OpKind, path: &Path, detail: String) -> Result<()> {
-        let stopped = matches!(state.stop_after, Some(k) if state.trace.len() as u64 >= k);
-        let verdict = if stopped {
-            Err(crashed(kind, path))
+    /// Fails if the world has stopped, for the calls that are neither
+    /// numbered nor injectable (`list`, `exists`).
+    fn check_running(&self, op: &'static str, path: &Path) -> Result<()> {
+        if self.is_stopped() {
+            return Err(crashed(op, path));
+        }
+        Ok(())
+    }
+
+    /// Starts a call of `kind`: fails if the world has stopped or an
+    /// injected fault fires, and, for a mutating call, records it in the
+    /// trace either way (see [`State::finish`] for later failures).
+    fn begin(&mut self, kind: OpKind, path: &Path, detail: String) -> Result<()> {
+        self.forgetting_fault_fired = false;
+        let verdict = if self.is_stopped() {
+            Err(crashed(kind.name(), path))
         } else {
-            state.fire_fault(kind, path)
+            self.fire_fault(kind, path)
         };
         if kind.is_mutating() {
-            let number = state.trace.len() as u64 + 1;
-            state.trace.push(TraceEntry {
+            let number = self.trace.len() as u64 + 1;
+            self.trace.push(TraceEntry {
                 number,
                 kind,
                 path: path.to_path_buf(),
@@ -528,115 +639,196 @@ impl SimFs {
         }
         verdict
     }
-}
 
-impl State {
+    /// Ends a mutating call that [`State::begin`] let through: marks it
+    /// failed in the trace if it failed after all (e.g. `NotFound`).
+    fn finish<T>(&mut self, result: Result<T>) -> Result<T> {
+        if result.is_err()
+            && let Some(entry) = self.trace.last_mut()
+        {
+            entry.ok = false;
+        }
+        result
+    }
+
+    /// Counts a call of `kind` against every injected fault of that kind;
+    /// fails it if one of them fires.
+    fn fire_fault(&mut self, kind: OpKind, path: &Path) -> Result<()> {
+        let mut fired: Option<(Fault, u64)> = None;
+        for active in self.faults.iter_mut().filter(|a| a.fault.kind == kind) {
+            active.seen += 1;
+            let fault = active.fault;
+            if active.seen == fault.nth || (fault.persistent && active.seen > fault.nth) {
+                fired = Some((fault, active.seen));
+            }
+        }
+        // A one-shot fault that fired is spent.
+        self.faults
+            .retain(|a| a.fault.persistent || a.fault.kind != kind || a.seen < a.fault.nth);
+        let Some((fault, seen)) = fired else {
+            return Ok(());
+        };
+        self.forgetting_fault_fired = fault.forget;
+        let message = format!("injected fault: {} number {seen}", kind.name());
+        Err(Error::io(kind.name(), path, io::Error::other(message)))
+    }
+
     fn lookup(&self, path: &Path) -> Option<InodeId> {
         let (dir, name) = split(path)?;
         self.dirs.get(&dir)?.current.get(&name).copied()
     }
 
-    /// Checks the injected faults for a call of `kind`.
-    fn fire_fault(&mut self, kind: OpKind, path: &Path) -> Result<()> {
-        for active in &mut self.faults {
-            let Some(fault) = active.fault.filter(|f| f.kind == kind) else {
-                continue;
-            };
-            active.seen += 1;
-            let fires = active.seen == fault.nth || (fault.persistent && active.seen > fault.nth);
-            if fires {
-                self.last_fault_forgets = fault.forget;
-                if !fault.persistent {
-                    active.fault = None;
-                }
-                return Err(Error::io(
-                    kind.name(),
-                    path,
-                    io::Error::other(format!(
-                        "injected fault: {} number {}",
-                        kind.name(),
-                        active.seen
-                    )),
-                ));
-            }
+    fn create_entry(&mut self, path: &Path) -> Result<InodeId> {
+        let (dir, name) = split(path).ok_or_else(|| not_found("create", path))?;
+        if self.lookup(path).is_some() || self.dirs.contains_key(path) {
+            let exists = io::Error::from(io::ErrorKind::AlreadyExists);
+            return Err(Error::io("create", path, exists));
+        }
+        let id = self.inodes.len();
+        self.dirs
+            .get_mut(&dir)
+            .ok_or_else(|| not_found("create", path))?
+            .current
+            .insert(name, id);
+        self.inodes.push(Inode::default());
+        Ok(id)
+    }
+
+    fn rename_entry(&mut self, from: &Path, to: &Path) -> Result<()> {
+        let id = self.lookup(from).ok_or_else(|| not_found("rename", from))?;
+        let (from_dir, from_name) = split(from).ok_or_else(|| not_found("rename", from))?;
+        let (to_dir, to_name) = split(to).ok_or_else(|| not_found("rename", to))?;
+        if !self.dirs.contains_key(&to_dir) {
+            return Err(not_found("rename", to));
+        }
+        if let Some(dir) = self.dirs.get_mut(&from_dir) {
+            dir.current.remove(&from_name);
+        }
+        if let Some(dir) = self.dirs.get_mut(&to_dir) {
+            dir.current.insert(to_name, id);
         }
         Ok(())
     }
 
-    fn forget_unsynced(&mut self, id: InodeId) {
-        let inode = &mut self.inodes[id];
-        let start = inode.durable.len();
-        if start < inode.data.len() {
-            inode.forgotten.push(start..inode.data.len());
-        }
+    fn remove_entry(&mut self, path: &Path) -> Result<()> {
+        let (dir, name) = split(path).ok_or_else(|| not_found("remove", path))?;
+        self.dirs
+            .get_mut(&dir)
+            .and_then(|dir| dir.current.remove(&name))
+            .map(drop)
+            .ok_or_else(|| not_found("remove", path))
     }
-}
 
-/// The directory entries that survive a crash.
-fn surviving_entries(dir: &Dir, mode: CrashMode, rng: &mut Rng) -> BTreeMap<String, InodeId> {
-    match mode {
-        CrashMode::ProcessKill => dir.current.clone(),
-        CrashMode::PowerLoss => dir.durable.clone(),
-        CrashMode::PowerLossRandom { .. } | CrashMode::Torn { .. } => {
-            // Each name whose entry changed since the last directory sync
-            // ends up either as it is now or as it was at that sync.
-            let mut names: Vec<&String> = dir.current.keys().chain(dir.durable.keys()).collect();
-            names.sort();
-            names.dedup();
-            let mut kept = BTreeMap::new();
-            for name in names {
-                let now = dir.current.get(name);
-                let then = dir.durable.get(name);
-                let survivor = if now == then || rng.coin() { now } else { then };
-                if let Some(&id) = survivor {
-                    kept.insert(name.clone(), id);
-                }
+    fn sync_dir_entries(&mut self, dir: &Path) -> Result<()> {
+        let entry = self
+            .dirs
+            .get_mut(dir)
+            .ok_or_else(|| not_found("sync_dir", dir))?;
+        entry.durable = entry.current.clone();
+        Ok(())
+    }
+
+    /// A power-loss image: directories keep their durable entries and files
+    /// their durable bytes, plus what `survival` lets through of the rest.
+    fn power_loss_image(&self, survival: &mut Survival) -> State {
+        let mut image = State::default();
+        // Old inode id -> new one, so that two surviving names of one file
+        // share one crashed copy of it.
+        let mut copies: BTreeMap<InodeId, InodeId> = BTreeMap::new();
+        for (dir_path, dir) in &self.dirs {
+            let mut entries = BTreeMap::new();
+            for (name, id) in survival.entries(dir) {
+                let copy = *copies.entry(id).or_insert_with(|| {
+                    image.inodes.push(survival.inode(&self.inodes[id]));
+                    image.inodes.len() - 1
+                });
+                entries.insert(name, copy);
             }
-            kept
+            let durable = entries.clone();
+            image.dirs.insert(
+                dir_path.clone(),
+                Dir {
+                    current: entries,
+                    durable,
+                },
+            );
         }
+        image
     }
 }
 
-/// The bytes of one file after a crash.
-fn crashed_inode(inode: &Inode, mode: CrashMode, rng: &mut Rng) -> Inode {
-    let bytes = match mode {
-        CrashMode::ProcessKill => inode.data.clone(),
-        CrashMode::PowerLoss => inode.durable.clone(),
-        CrashMode::PowerLossRandom { .. } | CrashMode::Torn { .. } => {
-            let synced = inode.durable.len().min(inode.data.len());
-            let unsynced = inode.data.len() - synced;
-            let kept = rng.below(unsynced as u64 + 1) as usize;
-            let mut bytes = inode.durable.clone();
-            bytes.truncate(synced);
-            let tail = synced..synced + kept;
-            bytes.extend(tail.clone().map(|i| {
-                if inode.forgotten.iter().any(|r| r.contains(&i)) {
-                    0
-                } else {
-                    inode.data[i]
-                }
-            }));
-            if matches!(mode, CrashMode::Torn { .. }) && kept > 0 && rng.coin() {
-                tear_last_sector(&mut bytes, tail, rng);
+/// What a power loss keeps of the unsynced state: nothing, or a random part
+/// chosen by a seeded generator, possibly with a torn last sector.
+struct Survival {
+    rng: Option<Rng>,
+    torn: bool,
+}
+
+impl Survival {
+    fn exact() -> Self {
+        Survival {
+            rng: None,
+            torn: false,
+        }
+    }
+
+    fn random(seed: u64, torn: bool) -> Self {
+        Survival {
+            rng: Some(Rng::new(seed)),
+            torn,
+        }
+    }
+
+    /// The entries of `dir` that survive: each name whose entry changed
+    /// since the last directory sync ends up either as it is now or as it
+    /// was at that sync.
+    fn entries(&mut self, dir: &Dir) -> BTreeMap<String, InodeId> {
+        let names: BTreeSet<&String> = dir.current.keys().chain(dir.durable.keys()).collect();
+        let mut kept = BTreeMap::new();
+        for name in names {
+            let now = dir.current.get(name);
+            let then = dir.durable.get(name);
+            let survivor = if now == then || self.coin() {
+                now
+            } else {
+                then
+            };
+            if let Some(&id) = survivor {
+                kept.insert(name.clone(), id);
             }
-            bytes
         }
-    };
-    Inode {
-        data: bytes.clone(),
-        durable: bytes,
-        forgotten: Vec::new(),
+        kept
     }
-}
 
-/// Overwrites the part of `tail` that lies in its last sector with zeros or
-/// with garbage, as a write torn by a power loss can leave it.
-fn tear_last_sector(bytes: &mut [u8], tail: Range<usize>, rng: &mut Rng) {
-    let sector_start = (tail.end - 1) / SECTOR_SIZE_BYTES * SECTOR_SIZE_BYTES;
-    let start = sector_start.max(tail.start);
-    let zeros = rng.coin();
-    for byte in &mut bytes[start..tail.end] {
-        *byte = if zeros { 0 } else { rng.next() as u8 };
+    /// The bytes of one file after the power loss.
+    fn inode(&mut self, inode: &Inode) -> Inode {
+        let synced = inode.synced;
+        let unsynced = inode.data.len() - synced;
+        let kept = match &mut self.rng {
+            Some(rng) => usize::try_from(rng.below(unsynced as u64 + 1)).unwrap_or(0),
+            None => 0,
+        };
+        let mut bytes = inode.disk_prefix(synced + kept);
+        if self.torn && kept > 0 && self.coin() {
+            self.tear_last_sector(&mut bytes, synced..synced + kept);
+        }
+        Inode::all_durable(bytes)
+    }
+
+    /// Overwrites the part of `tail` that lies in its last sector with zeros
+    /// or with garbage, as a write torn by a power loss can leave it.
+    fn tear_last_sector(&mut self, bytes: &mut [u8], tail: Range<usize>) {
+        let Some(rng) = &mut self.rng else { return };
+        let sector_start = (tail.end - 1) / SECTOR_SIZE_BYTES * SECTOR_SIZE_BYTES;
+        let start = sector_start.max(tail.start);
+        let zeros = rng.coin();
+        for byte in &mut bytes[start..tail.end] {
+            *byte = if zeros { 0 } else { rng.next() as u8 };
+        }
+    }
+
+    fn coin(&mut self) -> bool {
+        self.rng.as_mut().is_some_and(Rng::coin)
     }
 }
 
@@ -650,9 +842,9 @@ fn not_found(op: &'static str, path: &Path) -> Error {
     Error::io(op, path, io::Error::from(io::ErrorKind::NotFound))
 }
 
-fn crashed(kind: OpKind, path: &Path) -> Error {
+fn crashed(op: &'static str, path: &Path) -> Error {
     Error::io(
-        kind.name(),
+        op,
         path,
         io::Error::other("simulated crash: the world has stopped"),
     )
@@ -706,19 +898,9 @@ struct SimReadable {
 impl Fs for SimFs {
     fn create(&self, path: &Path) -> Result<Box<dyn WritableFile>> {
         let mut state = self.lock();
-        self.begin(&mut state, OpKind::Create, path, String::new())?;
-        let (dir, name) = split(path).ok_or_else(|| not_found("create", path))?;
-        if state.lookup(path).is_some() {
-            let exists = io::Error::from(io::ErrorKind::AlreadyExists);
-            return Err(Error::io("create", path, exists));
-        }
-        let id = state.inodes.len();
-        let dir = state
-            .dirs
-            .get_mut(&dir)
-            .ok_or_else(|| not_found("create", path))?;
-        dir.current.insert(name, id);
-        state.inodes.push(Inode::default());
+        state.begin(OpKind::Create, path, String::new())?;
+        let created = state.create_entry(path);
+        let id = state.finish(created)?;
         Ok(Box::new(SimWritable {
             fs: self.clone(),
             id,
@@ -728,7 +910,7 @@ impl Fs for SimFs {
 
     fn open(&self, path: &Path) -> Result<Box<dyn ReadableFile>> {
         let mut state = self.lock();
-        self.begin(&mut state, OpKind::Open, path, String::new())?;
+        state.begin(OpKind::Open, path, String::new())?;
         let id = state.lookup(path).ok_or_else(|| not_found("open", path))?;
         Ok(Box::new(SimReadable {
             fs: self.clone(),
@@ -740,62 +922,39 @@ impl Fs for SimFs {
     fn rename(&self, from: &Path, to: &Path) -> Result<()> {
         let mut state = self.lock();
         let detail = format!("-> {}", to.display());
-        self.begin(&mut state, OpKind::Rename, from, detail)?;
-        let id = state
-            .lookup(from)
-            .ok_or_else(|| not_found("rename", from))?;
-        let (from_dir, from_name) = split(from).ok_or_else(|| not_found("rename", from))?;
-        let (to_dir, to_name) = split(to).ok_or_else(|| not_found("rename", to))?;
-        if !state.dirs.contains_key(&to_dir) {
-            return Err(not_found("rename", to));
-        }
-        if let Some(dir) = state.dirs.get_mut(&from_dir) {
-            dir.current.remove(&from_name);
-        }
-        if let Some(dir) = state.dirs.get_mut(&to_dir) {
-            dir.current.insert(to_name, id);
-        }
-        Ok(())
+        state.begin(OpKind::Rename, from, detail)?;
+        let renamed = state.rename_entry(from, to);
+        state.finish(renamed)
     }
 
     fn remove(&self, path: &Path) -> Result<()> {
         let mut state = self.lock();
-        self.begin(&mut state, OpKind::Remove, path, String::new())?;
-        let (dir, name) = split(path).ok_or_else(|| not_found("remove", path))?;
-        state
-            .dirs
-            .get_mut(&dir)
-            .and_then(|dir| dir.current.remove(&name))
-            .map(drop)
-            .ok_or_else(|| not_found("remove", path))
+        state.begin(OpKind::Remove, path, String::new())?;
+        let removed = state.remove_entry(path);
+        state.finish(removed)
     }
 
     fn list(&self, dir: &Path) -> Result<Vec<String>> {
         let state = self.lock();
-        if matches!(state.stop_after, Some(k) if state.trace.len() as u64 >= k) {
-            return Err(crashed(OpKind::Open, dir));
-        }
-        let mut names: Vec<String> = state
+        state.check_running("list", dir)?;
+        let entries = &state
             .dirs
             .get(dir)
             .ok_or_else(|| not_found("list", dir))?
-            .current
-            .keys()
-            .cloned()
-            .collect();
+            .current;
         // Subdirectories are entries too.
-        for sub in state.dirs.keys() {
-            if let Some(name) = sub.file_name().filter(|_| sub.parent() == Some(dir)) {
-                names.push(name.to_string_lossy().into_owned());
-            }
-        }
-        names.sort();
-        Ok(names)
+        let subdirs = state
+            .dirs
+            .keys()
+            .filter_map(|sub| split(sub).filter(|(parent, _)| parent == dir))
+            .map(|(_, name)| name);
+        let names: BTreeSet<String> = entries.keys().cloned().chain(subdirs).collect();
+        Ok(names.into_iter().collect())
     }
 
     fn create_dir_all(&self, dir: &Path) -> Result<()> {
         let mut state = self.lock();
-        self.begin(&mut state, OpKind::CreateDir, dir, String::new())?;
+        state.begin(OpKind::CreateDir, dir, String::new())?;
         for ancestor in dir.ancestors() {
             if !ancestor.as_os_str().is_empty() {
                 state.dirs.entry(ancestor.to_path_buf()).or_default();
@@ -806,20 +965,14 @@ impl Fs for SimFs {
 
     fn sync_dir(&self, dir: &Path) -> Result<()> {
         let mut state = self.lock();
-        self.begin(&mut state, OpKind::SyncDir, dir, String::new())?;
-        let entry = state
-            .dirs
-            .get_mut(dir)
-            .ok_or_else(|| not_found("sync_dir", dir))?;
-        entry.durable = entry.current.clone();
-        Ok(())
+        state.begin(OpKind::SyncDir, dir, String::new())?;
+        let synced = state.sync_dir_entries(dir);
+        state.finish(synced)
     }
 
     fn exists(&self, path: &Path) -> Result<bool> {
         let state = self.lock();
-        if matches!(state.stop_after, Some(k) if state.trace.len() as u64 >= k) {
-            return Err(crashed(OpKind::Open, path));
-        }
+        state.check_running("exists", path)?;
         Ok(state.lookup(path).is_some() || state.dirs.contains_key(path))
     }
 }
@@ -829,8 +982,7 @@ impl WritableFile for SimWritable {
         let mut state = self.fs.lock();
         let start = state.inodes[self.id].data.len();
         let detail = format!("[{start}..{}) {} bytes", start + data.len(), data.len());
-        self.fs
-            .begin(&mut state, OpKind::Append, &self.path, detail)?;
+        state.begin(OpKind::Append, &self.path, detail)?;
         state.inodes[self.id].data.extend_from_slice(data);
         Ok(())
     }
@@ -838,20 +990,14 @@ impl WritableFile for SimWritable {
     fn sync(&mut self) -> Result<()> {
         let mut state = self.fs.lock();
         let inode = &state.inodes[self.id];
-        let detail = format!("durable {} -> {}", inode.durable.len(), inode.data.len());
-        let verdict = self.fs.begin(&mut state, OpKind::Sync, &self.path, detail);
-        if verdict.is_err() {
-            if std::mem::take(&mut state.last_fault_forgets) {
-                state.forget_unsynced(self.id);
+        let detail = format!("durable {} -> {}", inode.synced, inode.data.len());
+        if let Err(error) = state.begin(OpKind::Sync, &self.path, detail) {
+            if state.forgetting_fault_fired {
+                state.inodes[self.id].forget_unsynced();
             }
-            return verdict;
+            return Err(error);
         }
-        let inode = &mut state.inodes[self.id];
-        let from = inode.durable.len();
-        for i in from..inode.data.len() {
-            let lost = inode.forgotten.iter().any(|r| r.contains(&i));
-            inode.durable.push(if lost { 0 } else { inode.data[i] });
-        }
+        state.inodes[self.id].sync();
         Ok(())
     }
 
@@ -867,9 +1013,7 @@ impl WritableFile for SimWritable {
 impl ReadableFile for SimReadable {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> Result<()> {
         let mut state = self.fs.lock();
-        let detail = String::new();
-        self.fs
-            .begin(&mut state, OpKind::Read, &self.path, detail)?;
+        state.begin(OpKind::Read, &self.path, String::new())?;
         let data = &state.inodes[self.id].data;
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let end = start.saturating_add(buf.len());
@@ -892,3 +1036,7 @@ impl ReadableFile for SimReadable {
         &self.path
     }
 }
+
+#[cfg(test)]
+#[path = "sim_tests.rs"]
+mod sim_tests;
