@@ -31,17 +31,18 @@
 //!
 //! Recovery rules (RELIABILITY P4/P5): a damaged record with no valid record
 //! after it is a *torn tail* — dropped and reported in [`ReplayReport`]; a
-//! damaged record followed by a valid one is [`Error::Corruption`] naming
+//! damaged record followed by a valid one is [`Error::Corruption`](crate::Error::Corruption) naming
 //! the file and the damaged record's offset — never a truncation, never a
 //! skip.
 
 use std::path::Path;
 
 use crate::ch01_memtable::Memtable;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fs::{Fs, WritableFile};
 use crate::types::{SeqNo, WriteBatch};
 // BEGIN SOLUTION hide
+use crate::error::Error;
 use crate::fs::{parent_dir, read_all};
 use crate::types::Op;
 use bytes::Bytes;
@@ -62,8 +63,10 @@ pub const TAG_DELETE: u8 = 0;
 const _: () = assert!(RECORD_HEADER_LEN_BYTES == 4 + 4);
 const _: () = assert!(BATCH_HEADER_LEN_BYTES == 8 + 4);
 
+// BEGIN SOLUTION hide
 /// The largest log [`read_log`] reads into memory.
 const LOG_LEN_MAX_BYTES: u64 = 1 << 34;
+// END SOLUTION
 
 /// An open log, appended to by the engine.
 #[derive(Debug)]
@@ -106,7 +109,7 @@ pub struct TornTail {
 /// Appends the framed record of `batch` (header and payload, as drawn in
 /// the module docs) to `out`.
 ///
-/// Fails with [`Error::InvalidArgument`] if a key or value does not fit a
+/// Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument) if a key or value does not fit a
 /// `u32` length or the payload exceeds [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, out: &mut Vec<u8>) -> Result<()> {
     // BEGIN SOLUTION todo(batch, out): frame the batch: len, crc, payload — book §2.4, task 1
@@ -187,7 +190,7 @@ impl Wal {
     ///
     /// After a failed append the log may end in a partial record, so the
     /// writer is poisoned: this and every later call return
-    /// [`Error::Poisoned`].
+    /// [`Error::Poisoned`](crate::Error::Poisoned).
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
         // BEGIN SOLUTION todo(batch): encode and append the record in one call; poison on failure — book §2.4, task 2
         self.check_poisoned()?;
@@ -243,9 +246,9 @@ impl Wal {
 ///   record anywhere after it** is a torn tail: reading stops, and the
 ///   report's `torn_tail` says where and why;
 /// - a damaged record **followed by a valid one** is
-///   [`Error::Corruption`] with the file and the damaged record's offset;
+///   [`Error::Corruption`](crate::Error::Corruption) with the file and the damaged record's offset;
 /// - a record whose checksum matches but whose payload does not decode is
-///   [`Error::Corruption`] too (a torn write cannot produce it).
+///   [`Error::Corruption`](crate::Error::Corruption) too (a torn write cannot produce it).
 ///
 /// Trust boundary: every byte of the file is untrusted; no length is used
 /// before it is checked against the bytes that are really there.

@@ -1,0 +1,129 @@
+//! `cargo xtask` — the workbook's tools.
+//!
+//! - `grade`: run the graded tests and print a scoreboard (or a Gradescope
+//!   `results.json`);
+//! - `starter`: regenerate `chapters/` from `solutions/`;
+//! - `reset` / `diff`: restore one chapter to its starter, or compare it with
+//!   the reference;
+//! - `check`: prove the teaching contract (run in CI);
+//! - `book`: build the mdBook.
+//!
+//! The default build has no dependencies, so a learner's first
+//! `cargo xtask grade` compiles only this crate; arguments, the points file
+//! and JSON are handled by hand. Only `book` needs mdBook's library, behind
+//! the `book` feature (see `book.rs`).
+//!
+//! Environment: `LSM_WORKBOOK_ROOT` overrides the workbook root (default: the
+//! parent of this crate's directory), so the tools can run on a fixture.
+
+mod book;
+mod bookcheck;
+mod cargo;
+mod check;
+mod grade;
+mod json;
+mod libtest;
+mod points;
+mod reset;
+mod starter;
+mod workspace;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  grade [N…] [--isolated] [--reference] [--json FILE]
+                        run the graded tests and print a scoreboard
+  starter [--check]     regenerate chapters/ from solutions/
+  reset N               restore chapter N to its starter (keeps a backup)
+  diff N                show your chapter N against the reference
+  check                 check the teaching contract (CI)
+  book [--open]         build the book into book/build
+
+Run `cargo xtask <command> --help` for a command's options.
+Environment: LSM_WORKBOOK_ROOT overrides the workbook root directory.";
+
+/// Why a command stopped early.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad arguments: the usage is printed and the process exits with 2.
+    Usage {
+        message: String,
+        usage: &'static str,
+    },
+    /// The command ran and failed: the message is printed, exit code 1.
+    Failed(String),
+    /// `--help` was asked for: the usage is printed, exit code 0.
+    Help(&'static str),
+}
+
+/// The result type of every command.
+pub type Result<T> = std::result::Result<T, Failure>;
+
+/// A failure with a message (exit code 1).
+pub fn failed(message: impl Into<String>) -> Failure {
+    Failure::Failed(message.into())
+}
+
+/// A usage error (exit code 2) for the command whose usage is `usage`.
+pub fn usage_error(message: impl Into<String>, usage: &'static str) -> Failure {
+    Failure::Usage {
+        message: message.into(),
+        usage,
+    }
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args_os().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Help(usage)) => {
+            println!("{usage}");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Usage { message, usage }) => {
+            eprintln!("error: {message}\n\n{usage}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(raw: Vec<OsString>) -> Result<()> {
+    let mut args = Vec::with_capacity(raw.len());
+    for arg in raw {
+        match arg.into_string() {
+            Ok(arg) => args.push(arg),
+            Err(arg) => {
+                return Err(usage_error(format!("argument {arg:?} is not UTF-8"), USAGE));
+            }
+        }
+    }
+    let Some((command, rest)) = args.split_first() else {
+        return Err(usage_error("no command given", USAGE));
+    };
+    match command.as_str() {
+        "grade" => grade::run(rest),
+        "starter" => starter::run(rest),
+        "reset" => reset::run_reset(rest),
+        "diff" => reset::run_diff(rest),
+        "check" => check::run(rest),
+        "book" => book::run(rest),
+        "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
+        other => Err(usage_error(format!("unknown command `{other}`"), USAGE)),
+    }
+}
+
+/// Returns `Err(Help)` if `args` asks for help, so every command handles
+/// `-h`/`--help` the same way.
+pub fn help_requested(args: &[String], usage: &'static str) -> Result<()> {
+    if args.iter().any(|arg| arg == "-h" || arg == "--help") {
+        return Err(Failure::Help(usage));
+    }
+    Ok(())
+}
