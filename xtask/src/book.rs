@@ -109,6 +109,8 @@ mod render {
 
     use mdbook_driver::MDBook;
     use mdbook_driver::config::Config;
+    use mdbook_preprocessor::book::Book;
+    use mdbook_preprocessor::{Preprocessor, PreprocessorContext};
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
     use tracing::{Event, Level, Metadata, Subscriber};
@@ -145,8 +147,52 @@ mod render {
             .map_err(|e| failed(format!("MDBOOK_* environment: {e:#}")))?;
         config.build.build_dir = PathBuf::from("build");
         config.build.create_missing = false;
-        MDBook::load_with_config(book_root, config)
-            .map_err(|e| failed(format!("cannot load the book: {e:#}")))
+        let mut book = MDBook::load_with_config(book_root, config)
+            .map_err(|e| failed(format!("cannot load the book: {e:#}")))?;
+        book.with_preprocessor(StripMarkers);
+        Ok(book)
+    }
+
+    /// Removes the starter generator's marker lines (`// BEGIN SOLUTION …`,
+    /// `// END SOLUTION`, `// STARTER: …`) from code the book includes from
+    /// `solutions/`: they steer `cargo xtask starter`, they teach nothing.
+    /// Registered after mdBook's own preprocessors, so it sees the text that
+    /// `{{#include}}` inserted.
+    struct StripMarkers;
+
+    impl Preprocessor for StripMarkers {
+        fn name(&self) -> &str {
+            "strip-solution-markers"
+        }
+
+        fn run(
+            &self,
+            _ctx: &PreprocessorContext,
+            mut book: Book,
+        ) -> mdbook_preprocessor::errors::Result<Book> {
+            book.for_each_chapter_mut(|chapter| {
+                chapter.content = strip_marker_lines(&chapter.content);
+            });
+            Ok(book)
+        }
+    }
+
+    fn strip_marker_lines(text: &str) -> String {
+        let is_marker = |line: &str| {
+            let line = line.trim_start();
+            line.starts_with("// BEGIN SOLUTION")
+                || line.starts_with("// END SOLUTION")
+                || line.starts_with("// STARTER:")
+        };
+        let mut out: String = text
+            .lines()
+            .filter(|line| !is_marker(line))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if text.ends_with('\n') {
+            out.push('\n');
+        }
+        out
     }
 
     fn install_collectors() {

@@ -5,7 +5,8 @@
 //! - `starter`: regenerate `chapters/` from `solutions/`;
 //! - `reset` / `diff`: restore one chapter to its starter, or compare it with
 //!   the reference;
-//! - `check`: prove the teaching contract (run in CI);
+//! - `check`: prove the teaching contract;
+//! - `ci`: the workspace's tests on the reference, then `check` (CI);
 //! - `book`: build the mdBook.
 //!
 //! The default build has no dependencies, so a learner's first
@@ -20,6 +21,7 @@ mod book;
 mod bookcheck;
 mod cargo;
 mod check;
+mod ci;
 mod grade;
 mod json;
 mod libtest;
@@ -40,7 +42,8 @@ commands:
   starter [--check]     regenerate chapters/ from solutions/
   reset N               restore chapter N to its starter (keeps a backup)
   diff N                show your chapter N against the reference
-  check                 check the teaching contract (CI)
+  check                 check the teaching contract
+  ci                    every workspace test on the reference, then check
   book [--open]         build the book into book/build
 
 Run `cargo xtask <command> --help` for a command's options.
@@ -113,6 +116,7 @@ fn run(raw: Vec<OsString>) -> Result<()> {
         "reset" => reset::run_reset(rest),
         "diff" => reset::run_diff(rest),
         "check" => check::run(rest),
+        "ci" => ci::run(rest),
         "book" => book::run(rest),
         "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
         other => Err(usage_error(format!("unknown command `{other}`"), USAGE)),
