@@ -346,7 +346,7 @@ fn model_op() -> impl Strategy<Value = ModelOp> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, failure_persistence: None, ..ProptestConfig::default() })]
 
     // Apply random puts and deletes with sequence numbers 1, 2, …; then
     // every read at every sequence number must agree with a model that

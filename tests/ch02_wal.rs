@@ -575,7 +575,7 @@ fn arb_batch() -> impl Strategy<Value = Vec<(bool, Vec<u8>, Vec<u8>)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
 
     // Arbitrary batches (binary keys, empty keys and values, empty batches)
     // survive append + read_log unchanged, at increasing offsets.
