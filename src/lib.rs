@@ -44,3 +44,21 @@ pub mod ch01_memtable;
 #[cfg_attr(feature = "ref-ch02", path = "../solutions/ch02_wal.rs")]
 #[cfg_attr(not(feature = "ref-ch02"), path = "../chapters/ch02_wal.rs")]
 pub mod ch02_wal;
+
+/// Chapter 3 — the SSTable: an immutable, block-based sorted table with a
+/// checksummed footer. Book: "3. The SSTable".
+#[cfg_attr(feature = "ref-ch03", path = "../solutions/ch03_sstable/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch03"), path = "../chapters/ch03_sstable/mod.rs")]
+pub mod ch03_sstable;
+
+/// Chapter 4 — the bloom filter: a per-table summary that rules out absent
+/// keys without reading a data block. Book: "4. The bloom filter".
+#[cfg_attr(feature = "ref-ch04", path = "../solutions/ch04_bloom.rs")]
+#[cfg_attr(not(feature = "ref-ch04"), path = "../chapters/ch04_bloom.rs")]
+pub mod ch04_bloom;
+
+/// Chapter 5 — the sparse index: one entry per block, binary search, seek.
+/// Book: "5. The sparse index".
+#[cfg_attr(feature = "ref-ch05", path = "../solutions/ch05_index.rs")]
+#[cfg_attr(not(feature = "ref-ch05"), path = "../chapters/ch05_index.rs")]
+pub mod ch05_index;
