@@ -72,3 +72,39 @@ pub fn hexdump(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Versions in internal order (key ascending, sequence number descending),
+/// as a table builder wants them.
+pub fn sorted(mut entries: Vec<Entry>) -> Vec<Entry> {
+    entries.sort_by(|x, y| x.key.cmp(&y.key).then(y.seq.cmp(&x.seq)));
+    entries
+}
+
+/// `count` entries `key-00000`, `key-00001`, … with values of
+/// `value_len` bytes; every seventh is a tombstone; sequence numbers 1, 2, ….
+pub fn numbered_entries(count: usize, value_len: usize) -> Vec<Entry> {
+    (0..count)
+        .map(|i| Entry {
+            key: Bytes::from(format!("key-{i:05}")),
+            seq: i as u64 + 1,
+            value: if i % 7 == 3 {
+                Value::Delete
+            } else {
+                Value::Put(Bytes::from(format!(
+                    "{i:0>width$}",
+                    width = value_len.max(1)
+                )))
+            },
+        })
+        .collect()
+}
+
+/// The newest version of `key` at or below `seq` among `entries`, as a
+/// table or memtable lookup must answer.
+pub fn model_get(entries: &[Entry], key: &[u8], seq: u64) -> Option<Value> {
+    entries
+        .iter()
+        .filter(|entry| entry.key.as_ref() == key && entry.seq <= seq)
+        .max_by_key(|entry| entry.seq)
+        .map(|entry| entry.value.clone())
+}
