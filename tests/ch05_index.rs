@@ -201,7 +201,7 @@ fn seek_lands_at_the_first_key_at_or_after_the_target() {
         "the first key"
     );
     let middle = &first_of_block[first_of_block.len() / 2];
-    let at = entries.iter().position(|e| &e.key == middle).unwrap();
+    let at = entries.iter().position(|e| e.key == *middle).unwrap();
     assert_eq!(
         show(&seek_keys(&table, middle)),
         show(&entries[at..]),
