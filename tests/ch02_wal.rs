@@ -219,10 +219,9 @@ fn record_header_is_length_then_crc_of_length_and_payload() {
 
 #[test]
 fn log_layout_matches_snapshot() {
-    let bytes = log_bytes(&[
-        WriteBatch::new(1).put("k", "v1"),
-        WriteBatch::new(2).delete("k"),
-    ]);
+    let mut bytes = Vec::new();
+    encode_record(&WriteBatch::new(1).put("k", "v1"), &mut bytes).unwrap();
+    encode_record(&WriteBatch::new(2).delete("k"), &mut bytes).unwrap();
     insta::assert_snapshot!("wal_two_records", hexdump(&bytes));
 }
 
@@ -501,8 +500,9 @@ fn crash_at_every_operation_recovers_a_prefix_with_every_synced_record() {
         };
         assert!(
             read.len() >= low && read.len() <= acked && written.starts_with(&read),
-            "{point}: recovered {} records; acknowledged {acked}, synced {synced}",
-            read.len()
+            "{point}: recovered {} records; acknowledged {acked}, synced {synced}\ntrace of the crashed run:\n{}",
+            read.len(),
+            fs.trace_string()
         );
     }
 }
