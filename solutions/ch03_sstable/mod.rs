@@ -256,24 +256,10 @@ impl Table {
     pub fn open(fs: &dyn Fs, path: &Path) -> Result<Table> {
         let file = fs.open(path)?;
         let footer = read_footer(file.as_ref())?;
-        let filter = match footer.filter.is_none() {
-            true => None,
-            false => {
-                let payload = read_framed(file.as_ref(), footer.filter)?;
-                let filter = BloomFilter::decode(&payload)
-                    .map_err(|e| corruption(file.as_ref(), footer.filter.offset, e))?;
-                Some(filter)
-            }
-        };
-        let index = match footer.index.is_none() {
-            true => None,
-            false => {
-                let payload = read_framed(file.as_ref(), footer.index)?;
-                let index = SparseIndex::decode(&payload, &footer)
-                    .map_err(|e| corruption(file.as_ref(), footer.index.offset, e))?;
-                Some(index)
-            }
-        };
+        let filter = read_meta_block(file.as_ref(), footer.filter, BloomFilter::decode)?;
+        let index = read_meta_block(file.as_ref(), footer.index, |payload| {
+            SparseIndex::decode(payload, &footer)
+        })?;
         Ok(Table {
             file,
             footer,
@@ -436,6 +422,22 @@ fn read_framed(file: &dyn ReadableFile, handle: BlockHandle) -> Result<Bytes> {
     let start = framed.len() - payload.len();
     Ok(Bytes::from(framed).slice(start..))
     // END SOLUTION
+}
+
+/// Reads and decodes an optional block (the filter or the index): `None`
+/// if the footer says the table has none.
+fn read_meta_block<T>(
+    file: &dyn ReadableFile,
+    handle: BlockHandle,
+    decode: impl FnOnce(&[u8]) -> Result<T, String>,
+) -> Result<Option<T>> {
+    if handle.is_none() {
+        return Ok(None);
+    }
+    let payload = read_framed(file, handle)?;
+    decode(&payload)
+        .map(Some)
+        .map_err(|e| corruption(file, handle.offset, e))
 }
 
 /// A [`Error::Corruption`] in `file` at `offset`.
