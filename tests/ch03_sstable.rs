@@ -20,7 +20,7 @@ use lsm_workbook::ch03_sstable::{
 use lsm_workbook::fs::{Fs, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX, Value};
 use proptest::prelude::*;
-use support::{del, hexdump, model_get, numbered_entries, put, show, sorted, val};
+use support::{arb_versions, del, hexdump, model_get, numbered_entries, put, show, sorted, val};
 
 const TABLE: &str = "db/000005.sst";
 
@@ -602,25 +602,6 @@ fn iteration_stops_after_reporting_damage() {
     );
 }
 
-fn arb_entries() -> impl Strategy<Value = Vec<Entry>> {
-    prop::collection::btree_map(
-        (prop::collection::vec(0u8..4, 0..4), 1u64..50),
-        prop::option::of(prop::collection::vec(any::<u8>(), 0..30)),
-        0..80,
-    )
-    .prop_map(|map| {
-        sorted(
-            map.into_iter()
-                .map(|((key, seq), value)| Entry {
-                    key: Bytes::from(key),
-                    seq,
-                    value: value.map_or(Value::Delete, |v| Value::Put(Bytes::from(v))),
-                })
-                .collect(),
-        )
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -628,7 +609,7 @@ proptest! {
     // tables with random block sizes: a scan returns them all, and every
     // lookup at every sequence number agrees with the model.
     #[test]
-    fn table_matches_model(entries in arb_entries(), block_size in 1usize..300) {
+    fn table_matches_model(entries in arb_versions(0..4, 50, 30, 80), block_size in 1usize..300) {
         let fs = build(&entries, block_size);
         let table = Table::open(&fs, path()).unwrap();
         prop_assert_eq!(scan(&table).unwrap(), entries.clone());

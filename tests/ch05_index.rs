@@ -16,7 +16,7 @@ use lsm_workbook::ch05_index::{IndexBuilder, SparseIndex};
 use lsm_workbook::fs::{Fs, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX, Value};
 use proptest::prelude::*;
-use support::{hexdump, model_get, numbered_entries, put, show, sorted};
+use support::{arb_versions, hexdump, model_get, numbered_entries, put, show, sorted};
 
 const TABLE: &str = "db/000011.sst";
 
@@ -388,26 +388,6 @@ fn values_larger_than_a_block_are_found() {
     }
 }
 
-fn arb_table() -> impl Strategy<Value = (Vec<Entry>, usize)> {
-    let entries = prop::collection::btree_map(
-        (prop::collection::vec(b'a'..b'e', 0..4), 1u64..30),
-        prop::option::of(prop::collection::vec(any::<u8>(), 0..200)),
-        0..120,
-    )
-    .prop_map(|map| {
-        sorted(
-            map.into_iter()
-                .map(|((key, seq), value)| Entry {
-                    key: Bytes::from(key),
-                    seq,
-                    value: value.map_or(Value::Delete, |v| Value::Put(Bytes::from(v))),
-                })
-                .collect(),
-        )
-    });
-    (entries, 1usize..64)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -415,7 +395,7 @@ proptest! {
     // and scans agree with a BTreeMap of the versions, lookups at every
     // sequence number agree with the model, each with at most one read.
     #[test]
-    fn seeks_and_lookups_match_a_btreemap((entries, block_size) in arb_table(), targets in prop::collection::vec(prop::collection::vec(b'a'..b'f', 0..4), 1..8)) {
+    fn seeks_and_lookups_match_a_btreemap(entries in arb_versions(b'a'..b'e', 30, 200, 120), block_size in 1usize..64, targets in prop::collection::vec(prop::collection::vec(b'a'..b'f', 0..4), 1..8)) {
         let fs = build(&entries, indexed(block_size));
         let table = Table::open(&fs, path()).unwrap();
         let model: BTreeMap<(Bytes, std::cmp::Reverse<u64>), Value> =

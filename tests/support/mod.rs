@@ -108,3 +108,33 @@ pub fn model_get(entries: &[Entry], key: &[u8], seq: u64) -> Option<Value> {
         .max_by_key(|entry| entry.seq)
         .map(|entry| entry.value.clone())
 }
+
+/// A proptest strategy for a table's worth of versions, in internal order:
+/// up to `count_max` distinct (key, seq) pairs with keys of 0–3 bytes drawn
+/// from `key_bytes` (so keys repeat and have many versions), sequence
+/// numbers in `1..seq_end`, and values of up to `value_len_max` bytes or
+/// tombstones.
+pub fn arb_versions(
+    key_bytes: std::ops::Range<u8>,
+    seq_end: u64,
+    value_len_max: usize,
+    count_max: usize,
+) -> impl proptest::strategy::Strategy<Value = Vec<Entry>> {
+    use proptest::prelude::*;
+    prop::collection::btree_map(
+        (prop::collection::vec(key_bytes, 0..4), 1u64..seq_end),
+        prop::option::of(prop::collection::vec(any::<u8>(), 0..value_len_max)),
+        0..count_max,
+    )
+    .prop_map(|map| {
+        sorted(
+            map.into_iter()
+                .map(|((key, seq), value)| Entry {
+                    key: Bytes::from(key),
+                    seq,
+                    value: value.map_or(Value::Delete, |v| Value::Put(Bytes::from(v))),
+                })
+                .collect(),
+        )
+    })
+}
