@@ -29,7 +29,7 @@
 //! user-space buffering); after any failed append or sync the writer is
 //! poisoned and refuses further work.
 //!
-//! Recovery rules (RELIABILITY P4/P5): a damaged record with no valid record
+//! Recovery rules (promises P4/P5, book: the toolbox): a damaged record with no valid record
 //! after it is a *torn tail* — dropped and reported in [`ReplayReport`]; a
 //! damaged record followed by a valid one is [`Error::Corruption`](crate::Error::Corruption) naming
 //! the file and the damaged record's offset — never a truncation, never a
@@ -96,7 +96,7 @@ pub struct TornTail {
 /// `u32` length or the payload exceeds [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, out: &mut Vec<u8>) -> Result<()> {
     let _ = (batch, out);
-    todo!("ch02: frame the batch: len, crc, payload — book §2.4, task 1")
+    todo!("ch02: check the batch, then frame it: len, crc, payload — book §2.4, task 1")
 }
 
 impl Wal {
@@ -108,7 +108,7 @@ impl Wal {
     }
 
     /// Appends the record of `batch`. When this returns `Ok`, the whole
-    /// record has been handed to the file (RELIABILITY P1); it is durable
+    /// record has been handed to the file (promise P1); it is durable
     /// only after a [`sync`](Self::sync).
     ///
     /// After a failed append the log may end in a partial record, so the
@@ -121,7 +121,7 @@ impl Wal {
         )
     }
 
-    /// Makes every appended record durable (RELIABILITY P2). A failed sync
+    /// Makes every appended record durable (promise P2). A failed sync
     /// poisons the writer: it is never retried, because a retry can report
     /// success for data the OS has already dropped.
     pub fn sync(&mut self) -> Result<()> {

@@ -29,7 +29,7 @@
 //! user-space buffering); after any failed append or sync the writer is
 //! poisoned and refuses further work.
 //!
-//! Recovery rules (RELIABILITY P4/P5): a damaged record with no valid record
+//! Recovery rules (promises P4/P5, book: the toolbox): a damaged record with no valid record
 //! after it is a *torn tail* — dropped and reported in [`ReplayReport`]; a
 //! damaged record followed by a valid one is [`Error::Corruption`](crate::Error::Corruption) naming
 //! the file and the damaged record's offset — never a truncation, never a
@@ -73,7 +73,7 @@ const LOG_LEN_MAX_BYTES: u64 = 1 << 34;
 pub struct Wal {
     file: Box<dyn WritableFile>,
     // BEGIN SOLUTION hide: whatever else your writer needs (poisoning, a scratch buffer) — book §2.4, task 2
-    /// Set after a failed append or sync: fail-stop (RELIABILITY P6).
+    /// Set after a failed append or sync: fail-stop (promise P6).
     poisoned: bool,
     /// Reused between appends so that a record costs no allocation.
     scratch: Vec<u8>,
@@ -112,34 +112,44 @@ pub struct TornTail {
 /// Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument) if a key or value does not fit a
 /// `u32` length or the payload exceeds [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, out: &mut Vec<u8>) -> Result<()> {
-    // BEGIN SOLUTION todo(batch, out): frame the batch: len, crc, payload — book §2.4, task 1
-    let start = out.len();
-    out.extend_from_slice(&[0; RECORD_HEADER_LEN_BYTES]);
-    out.extend_from_slice(&batch.seq.to_le_bytes());
-    out.extend_from_slice(&len_u32(batch.ops.len(), "op count")?.to_le_bytes());
-    for op in &batch.ops {
-        match op {
-            Op::Put { key, value } => {
-                out.push(TAG_PUT);
-                put_bytes(out, key, "key")?;
-                put_bytes(out, value, "value")?;
-            }
-            Op::Delete { key } => {
-                out.push(TAG_DELETE);
-                put_bytes(out, key, "key")?;
-            }
-        }
+    // BEGIN SOLUTION todo(batch, out): check the batch, then frame it: len, crc, payload — book §2.4, task 1
+    // Check everything before writing anything, so a refused batch leaves
+    // `out` as it was and costs no copy of its (possibly huge) values.
+    if batch.seq_end().is_none() {
+        return Err(Error::InvalidArgument(format!(
+            "batch at seq {} with {} ops would reach SEQ_MAX",
+            batch.seq,
+            batch.ops.len()
+        )));
     }
-    let payload_len = out.len() - start - RECORD_HEADER_LEN_BYTES;
+    let payload_len = payload_len(batch);
     if payload_len > RECORD_PAYLOAD_LEN_MAX_BYTES {
-        out.truncate(start);
         return Err(Error::InvalidArgument(format!(
             "batch encodes to {payload_len} bytes, more than {RECORD_PAYLOAD_LEN_MAX_BYTES}"
         )));
     }
-    let len = len_u32(payload_len, "payload")?.to_le_bytes();
+    // Every length below is at most the payload's, which fits in a u32.
+    let len = (payload_len as u32).to_le_bytes();
+    let start = out.len();
+    out.reserve(RECORD_HEADER_LEN_BYTES + payload_len);
+    out.extend_from_slice(&len);
+    out.extend_from_slice(&[0; 4]); // the crc, filled in below
+    out.extend_from_slice(&batch.seq.to_le_bytes());
+    out.extend_from_slice(&(batch.ops.len() as u32).to_le_bytes());
+    for op in &batch.ops {
+        match op {
+            Op::Put { key, value } => {
+                out.push(TAG_PUT);
+                put_bytes(out, key);
+                put_bytes(out, value);
+            }
+            Op::Delete { key } => {
+                out.push(TAG_DELETE);
+                put_bytes(out, key);
+            }
+        }
+    }
     let crc = record_crc(len, &out[start + RECORD_HEADER_LEN_BYTES..]);
-    out[start..start + 4].copy_from_slice(&len);
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
     Ok(())
     // END SOLUTION
@@ -147,15 +157,21 @@ pub fn encode_record(batch: &WriteBatch, out: &mut Vec<u8>) -> Result<()> {
 // ANCHOR_END: ch02_encode
 
 // BEGIN SOLUTION hide
-fn len_u32(len: usize, what: &str) -> Result<u32> {
-    u32::try_from(len)
-        .map_err(|_| Error::InvalidArgument(format!("{what} length {len} does not fit in a u32")))
+/// The encoded size of a batch's payload, saturating so that an absurd
+/// batch compares as too large instead of overflowing.
+fn payload_len(batch: &WriteBatch) -> usize {
+    batch.ops.iter().fold(BATCH_HEADER_LEN_BYTES, |len, op| {
+        let op_len = match op {
+            Op::Put { key, value } => 1 + 4 + key.len() + 4 + value.len(),
+            Op::Delete { key } => 1 + 4 + key.len(),
+        };
+        len.saturating_add(op_len)
+    })
 }
 
-fn put_bytes(out: &mut Vec<u8>, bytes: &[u8], what: &str) -> Result<()> {
-    out.extend_from_slice(&len_u32(bytes.len(), what)?.to_le_bytes());
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
-    Ok(())
 }
 
 /// The checksum covers the length too, so a damaged length is caught
@@ -185,7 +201,7 @@ impl Wal {
 
     // ANCHOR: ch02_append
     /// Appends the record of `batch`. When this returns `Ok`, the whole
-    /// record has been handed to the file (RELIABILITY P1); it is durable
+    /// record has been handed to the file (promise P1); it is durable
     /// only after a [`sync`](Self::sync).
     ///
     /// After a failed append the log may end in a partial record, so the
@@ -203,7 +219,7 @@ impl Wal {
     }
     // ANCHOR_END: ch02_append
 
-    /// Makes every appended record durable (RELIABILITY P2). A failed sync
+    /// Makes every appended record durable (promise P2). A failed sync
     /// poisons the writer: it is never retried, because a retry can report
     /// success for data the OS has already dropped.
     pub fn sync(&mut self) -> Result<()> {
@@ -377,8 +393,10 @@ fn decode_batch(payload: &[u8]) -> Result<WriteBatch, String> {
             reader.bytes.len()
         ));
     }
-    if seq.checked_add(u64::from(count)).is_none() {
-        return Err(format!("sequence number {seq} + {count} ops overflows"));
+    if batch.seq_end().is_none() {
+        return Err(format!(
+            "sequence numbers {seq} + {count} ops reach SEQ_MAX"
+        ));
     }
     Ok(batch)
 }

@@ -35,7 +35,7 @@ pub enum Error {
     },
     /// Stored bytes are damaged: a checksum, a length, a magic number or a
     /// field does not hold. Never returned for a torn tail that recovery is
-    /// allowed to drop (see RELIABILITY P4/P5 in the book's toolbox page).
+    /// allowed to drop (promises P4/P5 in the book's toolbox page).
     Corruption {
         /// The damaged file.
         file: PathBuf,
@@ -48,7 +48,7 @@ pub enum Error {
     /// empty key or a key longer than the format can store.
     InvalidArgument(String),
     /// An earlier write or sync failed, so this component refuses further
-    /// writes until it is reopened (fail-stop, RELIABILITY P6). Retrying a
+    /// writes until it is reopened (fail-stop, promise P6 in the book's toolbox page). Retrying a
     /// failed `fsync` can report success for data that was lost.
     Poisoned {
         /// The file whose earlier failure poisoned the writer.

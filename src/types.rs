@@ -106,7 +106,9 @@ impl Op {
 /// after a crash either all of its operations are there or none is.
 ///
 /// The batch's first operation gets sequence number `seq`, the next `seq + 1`,
-/// and so on.
+/// and so on. A batch is *valid* only if all of them lie below [`SEQ_MAX`]
+/// (which is reserved for reads), that is if [`seq_end`](Self::seq_end)
+/// is `Some`; the log refuses any other batch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct WriteBatch {
     /// The sequence number of the first operation.
@@ -140,15 +142,28 @@ impl WriteBatch {
     }
 
     /// The versions this batch produces, each with its own sequence number.
+    /// Saturates at [`SEQ_MAX`] rather than overflow for an invalid batch.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
-        (self.seq..)
+        (0u64..)
             .zip(&self.ops)
-            .map(|(seq, op)| op.to_entry(seq))
+            .map(|(index, op)| op.to_entry(self.seq.saturating_add(index)))
     }
 
-    /// The sequence number of the last operation, `None` for an empty batch.
+    /// The sequence number of the last operation, `None` for an empty batch
+    /// (or an invalid one whose numbers overflow).
     pub fn last_seq(&self) -> Option<SeqNo> {
         let count = u64::try_from(self.ops.len()).ok()?;
-        count.checked_sub(1).map(|last| self.seq + last)
+        count
+            .checked_sub(1)
+            .and_then(|last| self.seq.checked_add(last))
+    }
+
+    /// The first sequence number after this batch: `seq + ops.len()`.
+    /// `None` if that passes [`SEQ_MAX`], which makes the batch invalid
+    /// (its last operation would need [`SEQ_MAX`] or more).
+    pub fn seq_end(&self) -> Option<SeqNo> {
+        u64::try_from(self.ops.len())
+            .ok()
+            .and_then(|count| self.seq.checked_add(count))
     }
 }

@@ -134,8 +134,16 @@ fn put_after_delete_makes_key_visible_again() {
     memtable.insert(put("k", 1, "old"));
     memtable.insert(del("k", 2));
     memtable.insert(put("k", 3, "new"));
-    assert_eq!(memtable.get(b"k", SEQ_MAX), Some(val("new")));
-    assert_eq!(memtable.get(b"k", 2), Some(Value::Delete));
+    assert_eq!(
+        memtable.get(b"k", SEQ_MAX),
+        Some(val("new")),
+        "a put after a delete is the newest version"
+    );
+    assert_eq!(
+        memtable.get(b"k", 2),
+        Some(Value::Delete),
+        "at seq 2 the tombstone is the newest version: return it, don't hide it"
+    );
 }
 
 #[test]

@@ -194,11 +194,11 @@ fn record_header_is_length_then_crc_of_length_and_payload() {
     let mut hasher = crc32fast::Hasher::new();
     hasher.update(&record[0..4]);
     hasher.update(&record[8..]);
-    let crc = u32::from_le_bytes(record[4..8].try_into().unwrap());
-    assert_eq!(
-        crc,
-        hasher.finalize(),
-        "crc (u32 LE at offset 4) covers the len bytes and the payload"
+    let stored = u32::from_le_bytes(record[4..8].try_into().unwrap());
+    let expected = hasher.finalize();
+    assert!(
+        stored == expected,
+        "crc (u32 LE at offset 4) covers the len bytes and the payload: stored {stored:#010x}, expected {expected:#010x}"
     );
     assert_eq!(
         &record[8..16],
@@ -448,10 +448,14 @@ fn create_syncs_the_directory_so_a_synced_log_survives_power_loss() {
     assert_eq!(result.unwrap().0.len(), 1);
 }
 
-/// Runs the workload against `fs`, stopping at the first error; returns
-/// (records acknowledged, records synced).
+/// Runs the workload on a fresh file system (creating `db`, then the log,
+/// then appending and syncing after every second batch), stopping at the
+/// first error; returns (records acknowledged, records synced).
 fn crash_workload(fs: &SimFs, batches: &[WriteBatch]) -> (usize, usize) {
     let (mut acked, mut synced) = (0, 0);
+    if fs.create_dir_all(Path::new("db")).is_err() {
+        return (0, 0);
+    }
     let Ok(mut wal) = Wal::create(fs, log()) else {
         return (0, 0);
     };
@@ -470,25 +474,29 @@ fn crash_workload(fs: &SimFs, batches: &[WriteBatch]) -> (usize, usize) {
     (acked, synced)
 }
 
-// The oracle of RELIABILITY.md: crash after every operation of a workload,
-// in every crash mode; the recovered log must be a prefix of the
+// The crash oracle (book: the toolbox): crash after every operation of a
+// workload, in every crash mode; the recovered log must be a prefix of the
 // acknowledged records that contains every synced one (all acknowledged
-// ones for a process kill), and reading it must never fail.
+// ones for a process kill), and reading it must never fail. Operation
+// numbers are those of the trace printed on failure.
 #[test]
 fn crash_at_every_operation_recovers_a_prefix_with_every_synced_record() {
     let written = sample_batches();
-    let dry_run = new_fs();
+    let dry_run = SimFs::new();
     crash_workload(&dry_run, &written);
-    let op_count = dry_run.op_count();
-    for point in CrashPoint::sweep(op_count, 0x5eed) {
-        let fs = new_fs();
-        let ops_before = fs.op_count();
-        fs.stop_after(ops_before + point.after_op);
+    for point in CrashPoint::sweep(dry_run.op_count(), 0x5eed) {
+        let fs = SimFs::new();
+        fs.stop_after(point.after_op);
         let (acked, synced) = crash_workload(&fs, &written);
         let image = fs.crash(point.mode);
         let read = if image.exists(log()).unwrap() {
             read_batches(&image)
-                .unwrap_or_else(|e| panic!("{point}: reading the log failed: {e}"))
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{point}: reading the log failed: {e}\ntrace:\n{}",
+                        fs.trace_string()
+                    )
+                })
                 .0
         } else {
             Vec::new()
@@ -513,9 +521,11 @@ fn failed_sync_poisons_the_log_and_is_never_retried() {
     let mut wal = Wal::create(&fs, log()).unwrap();
     wal.append(&WriteBatch::new(1).put("k", "v")).unwrap();
     fs.inject(Fault::nth(OpKind::Sync, 1).forgetting());
+    let failed = wal.sync();
     assert!(
-        matches!(wal.sync(), Err(Error::Io { .. })),
-        "the injected sync failure must be returned"
+        matches!(failed, Err(Error::Io { .. })),
+        "the injected sync failure must be returned, got {failed:?}; if you retried the sync \
+         and the retry succeeded: never retry a failed sync, a retry can report success for lost data"
     );
     let append = wal.append(&WriteBatch::new(2).put("k", "w"));
     assert!(
@@ -560,6 +570,109 @@ fn failed_append_poisons_the_log() {
         fs.file_bytes(LOG).unwrap().len(),
         len,
         "a poisoned log writes nothing"
+    );
+}
+
+/// A record framed with a correct checksum around `payload`.
+fn framed(payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&len);
+    hasher.update(payload);
+    let mut record = len.to_vec();
+    record.extend_from_slice(&hasher.finalize().to_le_bytes());
+    record.extend_from_slice(payload);
+    record
+}
+
+// A checksum proves the bytes are what a writer wrote, not that the writer
+// was right: a record whose checksum matches but whose payload cannot be a
+// batch is Corruption at that record, in the middle or at the end (a torn
+// write cannot produce a matching checksum).
+#[test]
+fn records_with_valid_checksums_but_impossible_payloads_are_corruption() {
+    let mut bad_tag = Vec::new();
+    bad_tag.extend_from_slice(&9u64.to_le_bytes());
+    bad_tag.extend_from_slice(&1u32.to_le_bytes());
+    bad_tag.extend_from_slice(&[7, 1, 0, 0, 0, b'k']); // tag 7 is neither put nor delete
+    let mut trailing = Vec::new();
+    encode_record(&WriteBatch::new(9).delete("k"), &mut trailing).unwrap();
+    let mut trailing = trailing[8..].to_vec();
+    trailing.push(0); // a byte after the last op
+    let mut overflowing = Vec::new();
+    overflowing.extend_from_slice(&u64::MAX.to_le_bytes()); // seq MAX: reserved for reads
+    overflowing.extend_from_slice(&1u32.to_le_bytes());
+    overflowing.extend_from_slice(&[0, 1, 0, 0, 0, b'k']);
+    let valid = log_bytes(&sample_batches()[..1]);
+    for (what, payload) in [
+        ("an unknown op tag", bad_tag),
+        ("bytes after the last op", trailing),
+        ("sequence numbers reaching SEQ_MAX", overflowing),
+    ] {
+        for at_end in [false, true] {
+            let mut bytes = valid.clone();
+            let offset = bytes.len() as u64;
+            bytes.extend_from_slice(&framed(&payload));
+            if !at_end {
+                bytes.extend_from_slice(&valid);
+            }
+            let result = read_batches(&fs_with_log_bytes(&bytes));
+            assert!(
+                matches!(&result, Err(Error::Corruption { file, offset: at, .. }) if file == log() && *at == offset),
+                "a checksummed record with {what} ({}) must be Corruption at offset {offset}, got {result:?}",
+                if at_end {
+                    "the last record"
+                } else {
+                    "followed by a valid one"
+                }
+            );
+        }
+    }
+}
+
+#[test]
+fn refused_batches_change_nothing_and_do_not_poison_the_log() {
+    let mut out = b"earlier".to_vec();
+    let at_seq_max = encode_record(
+        &WriteBatch::new(u64::MAX - 1).put("a", "1").put("b", "2"),
+        &mut out,
+    );
+    assert!(
+        matches!(at_seq_max, Err(Error::InvalidArgument(_))),
+        "a batch reaching SEQ_MAX must be refused, got {at_seq_max:?}"
+    );
+    let huge = WriteBatch::new(1).put("big", Bytes::from(vec![0u8; 64 << 20]));
+    let too_big = encode_record(&huge, &mut out);
+    assert!(
+        matches!(too_big, Err(Error::InvalidArgument(_))),
+        "a payload over RECORD_PAYLOAD_LEN_MAX_BYTES must be refused, got {too_big:?}"
+    );
+    assert_eq!(out, b"earlier", "a refused batch leaves `out` as it was");
+
+    let fs = new_fs();
+    let mut wal = Wal::create(&fs, log()).unwrap();
+    assert!(matches!(wal.append(&huge), Err(Error::InvalidArgument(_))));
+    let next = wal.append(&WriteBatch::new(1).put("k", "v"));
+    assert!(
+        next.is_ok(),
+        "an invalid argument is the caller's mistake, not an I/O failure: it must not poison the log, got {next:?}"
+    );
+    assert_eq!(
+        read_batches(&fs).unwrap().0,
+        vec![WriteBatch::new(1).put("k", "v")],
+        "nothing of the refused batch reached the file"
+    );
+}
+
+#[test]
+fn last_seq_is_that_of_the_last_operation() {
+    let fs = new_fs();
+    write_log(&fs, &sample_batches()[..2], false);
+    let report = read_batches(&fs).unwrap().1;
+    assert_eq!(
+        report.last_seq,
+        Some(4),
+        "batch 2 starts at seq 2 and has 3 ops: its last op has seq 2 + 3 - 1 = 4"
     );
 }
 

@@ -458,11 +458,21 @@ impl SimFs {
     }
 
     /// The trace as text, one operation per line.
+    /// If the world was stopped with [`SimFs::stop_after`], a line marks
+    /// the point: the operations after it are the ones that failed.
     pub fn trace_string(&self) -> String {
-        self.trace()
-            .iter()
-            .map(|entry| format!("{entry}\n"))
-            .collect()
+        let stop_after = self.lock().stop_after;
+        let mut text = String::new();
+        if stop_after == Some(0) {
+            text.push_str("     ── the world stopped here: every later call fails ──\n");
+        }
+        for entry in self.trace() {
+            text.push_str(&format!("{entry}\n"));
+            if stop_after == Some(entry.number) {
+                text.push_str("     ── the world stopped here: every later call fails ──\n");
+            }
+        }
+        text
     }
 
     /// Stops the world after operation `after_op` has completed: every later

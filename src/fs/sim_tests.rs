@@ -234,8 +234,12 @@ fn stop_after_k_lets_k_operations_succeed_and_fails_every_later_call() {
     assert_eq!(numbers, (1..=10).collect::<Vec<_>>());
     assert_eq!(oks(&fs), [[true; 3].as_slice(), &[false; 7]].concat());
     assert_eq!(fs.op_count(), 10);
-    let fourth = fs.trace_string().lines().nth(3).map(str::to_owned);
-    assert!(fourth.unwrap().ends_with("FAILED"));
+    let lines: Vec<String> = fs.trace_string().lines().map(str::to_owned).collect();
+    assert!(
+        lines[3].contains("the world stopped here"),
+        "the trace marks the stop point after op 3"
+    );
+    assert!(lines[4].ends_with("FAILED"), "op 4 failed: {}", lines[4]);
 }
 
 #[test]

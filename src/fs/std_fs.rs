@@ -98,7 +98,7 @@ impl Fs for StdFs {
 impl WritableFile for StdWritable {
     fn append(&mut self, data: &[u8]) -> Result<()> {
         // `write_all` on an unbuffered `File` hands every byte to the kernel
-        // before returning: nothing is parked in user space (RELIABILITY P1).
+        // before returning: nothing is parked in user space (promise P1, book: the toolbox).
         self.file
             .write_all(data)
             .map_err(|e| Error::io("append", &self.path, e))?;
