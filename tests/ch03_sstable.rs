@@ -359,7 +359,7 @@ fn memtable_flushes_to_a_table() {
 }
 
 #[test]
-fn blocks_close_at_the_size_target_and_big_values_get_their_own() {
+fn blocks_close_once_they_reach_the_size_target() {
     let entries = vec![
         put("a", 1, &"x".repeat(10)),
         put("b", 2, &"y".repeat(5000)),

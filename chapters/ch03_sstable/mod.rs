@@ -21,8 +21,9 @@
 //! You write: in [`block`], `frame`, `unframe`, [`BlockBuilder`] and
 //! [`Block::decode`]/[`Block::seek`]; in [`footer`], `Footer::encode` and
 //! `Footer::decode`; here, [`TableBuilder::create`], the block writing
-//! helper, [`Table::open`], [`Table::read_block`], [`Table::get_by_scan`]
-//! and [`TableIter::next`]. Book: "3. The SSTable".
+//! helper `write_block`, the readers `read_footer` and `read_framed`,
+//! [`Table::read_block`], [`Table::read_block_at`], [`Table::get_by_scan`]
+//! and [`TableIter`]. Book: "3. The SSTable".
 //!
 //! Invariants: a table is never modified after [`TableBuilder::finish`];
 //! entries are added in strictly increasing internal order; every byte read
@@ -48,8 +49,9 @@ pub use footer::{BlockHandle, FOOTER_LEN_BYTES, Footer};
 /// How a table is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableOptions {
-    /// A data block is closed once its payload reaches this size. An entry
-    /// larger than this gets a block of its own.
+    /// A data block is closed as soon as its payload reaches this size, so
+    /// a block holds at least one entry and ends with the entry that took
+    /// it past the target (a large value makes a large block).
     pub block_size_bytes: usize,
     /// Bits of bloom filter per key (chapter 4); 0 = no filter.
     pub bloom_bits_per_key: u32,

@@ -50,28 +50,11 @@ pub fn build(_args: &[String]) -> Result<std::path::PathBuf> {
 #[cfg(not(feature = "book"))]
 pub fn build(args: &[String]) -> Result<std::path::PathBuf> {
     let ws = Workspace::locate()?;
-    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // `--open` is handled by the caller, once.
-    let passed: Vec<&String> = args.iter().filter(|a| *a != "--open").collect();
+    let mut rerun = vec!["book".to_string()];
+    rerun.extend(args.iter().filter(|a| *a != "--open").cloned());
     eprintln!("  building xtask with mdBook (`--features book`; slow the first time) …");
-    let status = Command::new(program)
-        .args([
-            "run",
-            "--quiet",
-            "--package",
-            "xtask",
-            "--features",
-            "book",
-            "--",
-            "book",
-        ])
-        .args(passed)
-        .current_dir(crate::workspace::xtask_workspace_root())
-        .status()
-        .map_err(|e| failed(format!("cannot run cargo: {e}")))?;
-    if !status.success() {
-        return Err(failed("the book build failed (see above)"));
-    }
+    crate::rerun::with_feature("book", &rerun)?;
     Ok(ws.root.join("book").join("build").join("index.html"))
 }
 

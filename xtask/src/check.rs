@@ -201,7 +201,7 @@ fn clippy(cx: &Context) -> Result<Vec<String>> {
             "--workspace",
             "--all-targets",
             "--features",
-            "lsm-workbook/solutions",
+            "lsm-workbook/solutions,xtask/dump",
         ],
     ];
     let mut problems = Vec::new();

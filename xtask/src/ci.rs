@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: everything that proves the workbook itself works, in
 //! one command (the README's test command; `.ci/run` calls it).
 //!
-//! 1. `cargo test --workspace --features lsm-workbook/solutions`: the
+//! 1. `cargo test --workspace --features lsm-workbook/solutions,xtask/dump`: the
 //!    provided code's own tests, the doc tests, every graded test on the
 //!    reference and xtask's tests, with cargo's usual output;
 //! 2. `cargo xtask check`: formatting, clippy, the teaching contract and the
@@ -21,13 +21,13 @@ pub fn run(args: &[String]) -> Result<()> {
         return Err(usage_error(format!("unexpected argument `{arg}`"), USAGE));
     }
     let ws = Workspace::locate()?;
-    println!("▸ cargo test --workspace --features lsm-workbook/solutions");
+    println!("▸ cargo test --workspace --features lsm-workbook/solutions,xtask/dump");
     let status = cargo::cargo(&ws.root)
         .args([
             "test",
             "--workspace",
             "--features",
-            "lsm-workbook/solutions",
+            "lsm-workbook/solutions,xtask/dump",
         ])
         .status()
         .map_err(|e| failed(format!("could not run cargo: {e}")))?;

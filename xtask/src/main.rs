@@ -7,12 +7,14 @@
 //!   the reference;
 //! - `check`: prove the teaching contract;
 //! - `ci`: the workspace's tests on the reference, then `check` (CI);
+//! - `dump`: print a WAL or a table file in human-readable form;
 //! - `book`: build the mdBook.
 //!
-//! The default build has no dependencies, so a learner's first
-//! `cargo xtask grade` compiles only this crate; arguments, the points file
-//! and JSON are handled by hand. Only `book` needs mdBook's library, behind
-//! the `book` feature (see `book.rs`).
+//! The default build depends only on the workbook's own library, with the
+//! reference selected (for `dump`'s decoders), so a learner's first
+//! `cargo xtask grade` compiles little more than the graded tests need;
+//! arguments, the points file and JSON are handled by hand. Only `book`
+//! needs mdBook's library, behind the `book` feature (see `book.rs`).
 //!
 //! Environment: `LSM_WORKBOOK_ROOT` overrides the workbook root (default: the
 //! parent of this crate's directory), so the tools can run on a fixture.
@@ -22,10 +24,14 @@ mod bookcheck;
 mod cargo;
 mod check;
 mod ci;
+#[cfg(feature = "dump")]
+mod dump;
 mod grade;
 mod json;
 mod libtest;
 mod points;
+#[cfg(not(all(feature = "book", feature = "dump")))]
+mod rerun;
 mod reset;
 mod starter;
 mod workspace;
@@ -44,6 +50,7 @@ commands:
   diff N                show your chapter N against the reference
   check                 check the teaching contract
   ci                    every workspace test on the reference, then check
+  dump FILE [--limit N] print a WAL (*.log) or a table (*.sst) readably
   book [--open]         build the book into book/build
 
 Run `cargo xtask <command> --help` for a command's options.
@@ -117,6 +124,7 @@ fn run(raw: Vec<OsString>) -> Result<()> {
         "diff" => reset::run_diff(rest),
         "check" => check::run(rest),
         "ci" => ci::run(rest),
+        "dump" => run_dump(rest),
         "book" => book::run(rest),
         "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
         other => Err(usage_error(format!("unknown command `{other}`"), USAGE)),
@@ -130,4 +138,19 @@ pub fn help_requested(args: &[String], usage: &'static str) -> Result<()> {
         return Err(Failure::Help(usage));
     }
     Ok(())
+}
+
+/// `dump` with the reference decoders compiled in.
+#[cfg(feature = "dump")]
+fn run_dump(args: &[String]) -> Result<()> {
+    dump::run(args)
+}
+
+/// Without the `dump` feature the workbook library is not part of xtask:
+/// run xtask again with it (see `rerun.rs`).
+#[cfg(not(feature = "dump"))]
+fn run_dump(args: &[String]) -> Result<()> {
+    let mut rerun = vec!["dump".to_string()];
+    rerun.extend_from_slice(args);
+    rerun::with_feature("dump", &rerun)
 }

@@ -1,0 +1,210 @@
+//! `cargo xtask dump FILE [--limit N]`: prints a write-ahead log or a table
+//! in human-readable form, with the reference decoders (the library is built
+//! with `solutions`, whatever state the learner's chapters are in).
+//!
+//! - A WAL (`*.log`, see `wal.rs`): every record, its ops, the replay report
+//!   and any torn tail; a corruption is printed with its offset.
+//! - A table (`*.sst`, or any file ending with the magic "LSMWBTAB", see
+//!   `table.rs`): the footer, each data block, the index and the filter. A
+//!   damaged part is printed as `… at OFFSET: CORRUPTION: detail` and the
+//!   dump goes on with what can still be read.
+//!
+//! Any damage (not a torn WAL tail, which recovery drops by design) makes the
+//! command exit with 1 after printing everything it could read.
+
+mod table;
+mod wal;
+
+use std::fmt;
+use std::path::Path;
+
+use lsm_workbook::fs::{Fs, ReadableFile, StdFs};
+use lsm_workbook::types::{Entry, Value};
+
+use crate::{Result, failed, help_requested, usage_error};
+
+const USAGE: &str = "\
+usage: cargo xtask dump FILE [--limit N]
+
+Prints a write-ahead log (*.log) or a table (*.sst, or any file that ends
+with the table magic \"LSMWBTAB\") in human-readable form, decoded by the
+reference. Keys and values are shown quoted: printable ASCII as is, other
+bytes as \\xNN, anything longer than 40 bytes cut short with its length.
+
+options:
+  --limit N   also print up to N entries of each data block (default 0);
+              a WAL's ops are always printed
+
+Exits with 1 if the file is damaged (a torn WAL tail is reported, not an
+error), after printing everything that could be read.";
+
+/// Bytes of a key or value shown before it is cut short.
+const SHOWN_LEN_MAX_BYTES: usize = 40;
+
+/// The last 8 bytes of every table.
+const TABLE_MAGIC: &[u8; 8] = b"LSMWBTAB";
+
+/// A dump's text, and how many problems (damage) it found.
+#[derive(Debug, Default)]
+pub struct Out {
+    pub text: String,
+    pub problems: usize,
+}
+
+impl Out {
+    /// Appends one line.
+    fn line(&mut self, args: fmt::Arguments<'_>) {
+        // Writing to a `String` cannot fail.
+        let _ = fmt::Write::write_fmt(&mut self.text, args);
+        self.text.push('\n');
+    }
+
+    /// Appends one line that reports damage.
+    fn problem(&mut self, args: fmt::Arguments<'_>) {
+        self.problems += 1;
+        self.line(args);
+    }
+}
+
+/// `say!(out, "format", args…)`: one line of the dump.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => { $out.line(format_args!($($arg)*)) };
+}
+
+/// `damage!(out, "format", args…)`: one line that reports damage.
+macro_rules! damage {
+    ($out:expr, $($arg:tt)*) => { $out.problem(format_args!($($arg)*)) };
+}
+
+pub(crate) use {damage, say};
+
+pub fn run(args: &[String]) -> Result<()> {
+    let (file, limit) = parse_args(args)?;
+    let path = Path::new(file);
+    let out = dump_file(path, limit).map_err(|e| failed(e.to_string()))?;
+    print!("{}", out.text);
+    match out.problems {
+        0 => Ok(()),
+        n => Err(failed(format!(
+            "{}: {n} problem{} found (see above)",
+            path.display(),
+            plural(n as u64)
+        ))),
+    }
+}
+
+/// The file and the `--limit`.
+fn parse_args(args: &[String]) -> Result<(&str, usize)> {
+    help_requested(args, USAGE)?;
+    let mut file = None;
+    let mut limit = 0;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let limit_value = match arg.as_str() {
+            "--limit" => Some(iter.next().map(String::as_str)),
+            other => other.strip_prefix("--limit=").map(Some),
+        };
+        if let Some(value) = limit_value {
+            limit = value
+                .and_then(|n| n.parse::<usize>().ok())
+                .ok_or_else(|| usage_error("--limit needs a number N ≥ 0", USAGE))?;
+        } else if arg.starts_with('-') {
+            return Err(usage_error(format!("unknown option `{arg}`"), USAGE));
+        } else if file.replace(arg.as_str()).is_some() {
+            return Err(usage_error("expected exactly one FILE", USAGE));
+        }
+    }
+    let file = file.ok_or_else(|| usage_error("no FILE given", USAGE))?;
+    Ok((file, limit))
+}
+
+/// What a file is read as, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Wal(&'static str),
+    Table(&'static str),
+}
+
+/// Dumps the file at `path` (through [`StdFs`]). `Err` only if the file
+/// cannot be opened or read at all; damage is reported in the text.
+pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
+    let fs = StdFs;
+    let file = fs.open(path)?;
+    let kind = kind_of(path, file.as_ref())?;
+    let mut out = Out::default();
+    match kind {
+        Kind::Wal(why) => {
+            say!(
+                out,
+                "{}: write-ahead log, {} bytes ({why})",
+                path.display(),
+                file.len()
+            );
+            drop(file);
+            wal::dump(&fs, path, &mut out);
+        }
+        Kind::Table(why) => {
+            say!(
+                out,
+                "{}: table, {} bytes ({why})",
+                path.display(),
+                file.len()
+            );
+            table::dump(file, limit, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// By extension; otherwise a file ending with the table magic is a table
+/// and anything else is read as a log.
+fn kind_of(path: &Path, file: &dyn ReadableFile) -> lsm_workbook::Result<Kind> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("log") => return Ok(Kind::Wal("by its .log extension")),
+        Some("sst") => return Ok(Kind::Table("by its .sst extension")),
+        _ => {}
+    }
+    let mut magic = [0; TABLE_MAGIC.len()];
+    if let Some(offset) = file.len().checked_sub(TABLE_MAGIC.len() as u64) {
+        file.read_exact_at(&mut magic, offset)?;
+        if &magic == TABLE_MAGIC {
+            return Ok(Kind::Table("it ends with the table magic"));
+        }
+    }
+    Ok(Kind::Wal("no .log/.sst extension and no table magic"))
+}
+
+/// `bytes` quoted: printable ASCII as is (`"` and `\` escaped), other bytes
+/// as `\xNN`; past [`SHOWN_LEN_MAX_BYTES`], cut short with the full length.
+pub fn show(bytes: &[u8]) -> String {
+    let mut shown = String::from("\"");
+    for &byte in bytes.iter().take(SHOWN_LEN_MAX_BYTES) {
+        match byte {
+            b'"' => shown.push_str("\\\""),
+            b'\\' => shown.push_str("\\\\"),
+            0x20..=0x7e => shown.push(char::from(byte)),
+            _ => shown.push_str(&format!("\\x{byte:02x}")),
+        }
+    }
+    shown.push('"');
+    if bytes.len() > SHOWN_LEN_MAX_BYTES {
+        shown.push_str(&format!("… ({} bytes)", bytes.len()));
+    }
+    shown
+}
+
+/// One version: `"key"@seq put "value"` or `"key"@seq delete`.
+pub fn show_entry(entry: &Entry) -> String {
+    match &entry.value {
+        Value::Put(value) => format!("{}@{} put {}", show(&entry.key), entry.seq, show(value)),
+        Value::Delete => format!("{}@{} delete", show(&entry.key), entry.seq),
+    }
+}
+
+/// `"s"` when `count` is not 1.
+fn plural(count: impl Into<u64>) -> &'static str {
+    if count.into() == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,332 @@
+//! Files written with the library's API through `StdFs`, then dumped.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use lsm_workbook::ch02_wal::Wal;
+use lsm_workbook::ch03_sstable::{Table, TableOptions, write_table};
+use lsm_workbook::fs::StdFs;
+use lsm_workbook::types::{Entry, Value, WriteBatch};
+
+use super::table::filter_line;
+use super::*;
+use crate::Failure;
+
+/// A fresh directory under the system's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let unique = format!(
+            "xtask-dump-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = std::env::temp_dir().join(unique);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Four records, 5 ops, seqs 1..=5.
+fn write_wal(path: &Path) {
+    let mut wal = Wal::create(&StdFs, path).unwrap();
+    let batches = [
+        WriteBatch::new(1)
+            .put("apple", "red")
+            .put("banana", "yellow"),
+        WriteBatch::new(3).delete("apple"),
+        WriteBatch::new(4).put(&b"bin\x00\xff"[..], vec![b'x'; 100]),
+        WriteBatch::new(5).put("cherry", "dark red"),
+    ];
+    for batch in &batches {
+        wal.append(batch).unwrap();
+    }
+    wal.sync().unwrap();
+}
+
+/// 40 entries over 20 keys in small blocks; with a filter and an index
+/// unless `plain`.
+fn write_sst(path: &Path, plain: bool) {
+    let entries = (0..40u64).map(|i| Entry {
+        key: format!("key{:03}", i / 2).into(),
+        seq: 100 - i,
+        value: match i % 7 {
+            3 => Value::Delete,
+            _ => Value::Put(format!("value-{i}").into()),
+        },
+    });
+    let options = match plain {
+        true => TableOptions::plain(256),
+        false => TableOptions {
+            block_size_bytes: 256,
+            bloom_bits_per_key: 10,
+            index: true,
+        },
+    };
+    write_table(&StdFs, path, options, entries).unwrap();
+}
+
+/// Flips one bit of the file at `offset`.
+fn flip_bit(path: &Path, offset: u64) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[offset as usize] ^= 0x10;
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn dump(path: &Path, limit: usize) -> Out {
+    let out = dump_file(path, limit).unwrap();
+    eprintln!("{}", out.text);
+    out
+}
+
+#[test]
+fn show_escapes_and_cuts_long_bytes_short() {
+    assert_eq!(show(b"plain key"), "\"plain key\"");
+    assert_eq!(show(b"a\x00\xff\"\\\n"), r#""a\x00\xff\"\\\x0a""#);
+    let long = [b'v'; 41];
+    assert_eq!(show(&long), format!("\"{}\"… (41 bytes)", "v".repeat(40)));
+    assert_eq!(show(&long[..40]), format!("\"{}\"", "v".repeat(40)));
+}
+
+#[test]
+fn arguments_are_a_file_and_a_limit() {
+    let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let parsed = args(&["t.sst", "--limit", "3"]);
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 3))));
+    let parsed = args(&["--limit=2", "t.sst"]);
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 2))));
+    for bad in [
+        &["t.sst", "--limit"][..],
+        &["a", "b"],
+        &[],
+        &["--bogus", "a"],
+    ] {
+        assert!(matches!(parse_args(&args(bad)), Err(Failure::Usage { .. })));
+    }
+}
+
+#[test]
+fn wal_dump_lists_every_record_and_the_replay_report() {
+    let dir = TempDir::new();
+    let path = dir.join("000001.log");
+    write_wal(&path);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    for line in [
+        "record 0 at 0: 58 bytes, seq 1, 2 ops",
+        "  \"apple\"@1 put \"red\"",
+        "  \"banana\"@2 put \"yellow\"",
+        "record 1 at 58: 30 bytes, seq 3, 1 op",
+        "  \"apple\"@3 delete",
+        &format!(
+            "  \"bin\\x00\\xff\"@4 put \"{}\"… (100 bytes)",
+            "x".repeat(40)
+        ),
+        "record 3 at 222: 43 bytes, seq 5, 1 op",
+        "replay: 4 records, 5 entries, last seq 5",
+        "torn tail: none",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
+    }
+}
+
+#[test]
+fn torn_wal_tail_is_reported_not_an_error() {
+    let dir = TempDir::new();
+    let path = dir.join("000001.log");
+    write_wal(&path);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap();
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    assert!(
+        out.text
+            .contains("replay: 3 records, 4 entries, last seq 4\n")
+    );
+    assert!(out.text.contains("torn tail at 222: 38 bytes dropped: "));
+}
+
+#[test]
+fn corrupt_wal_record_is_reported_at_its_offset() {
+    let dir = TempDir::new();
+    let path = dir.join("000001.log");
+    write_wal(&path);
+    flip_bit(&path, 58 + 12);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1);
+    assert!(out.text.contains("record 0 at 0: 58 bytes"));
+    assert!(
+        out.text
+            .contains("record at 58: CORRUPTION: checksum mismatch")
+    );
+    assert!(out.text.contains("1 record read before the damage"));
+}
+
+#[test]
+fn table_dump_shows_footer_blocks_index_and_filter() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    let table = Table::open(&StdFs, &path).unwrap();
+    let footer = *table.footer();
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    assert!(
+        out.text
+            .contains(&format!("  block_count  {}\n", footer.block_count))
+    );
+    assert!(out.text.contains("  entry_count  40\n"));
+    assert!(out.text.contains("  magic        \"LSMWBTAB\" (ok)\n"));
+    let blocks = out.text.lines().filter(|l| l.starts_with("block ")).count();
+    assert_eq!(blocks as u64, footer.block_count);
+    assert!(footer.block_count > 2, "the test needs several blocks");
+    let read = format!(
+        "data blocks read: {0} of {0}, 40 of 40 entries",
+        footer.block_count
+    );
+    assert!(out.text.contains(&read));
+    let index = table.index().unwrap();
+    for (number, entry) in index.entries().iter().enumerate() {
+        let line = format!(
+            "  {number}: last {}@{} → {}+{}\n",
+            show(&entry.last_key),
+            entry.last_seq,
+            entry.handle.offset,
+            entry.handle.len
+        );
+        assert!(out.text.contains(&line), "no index line {line:?}");
+    }
+    let filter = table.filter().unwrap();
+    let rate = format!("{:.3}%", filter.expected_fp_rate() * 100.0);
+    assert!(filter_line(filter).ends_with(&format!("bits/key 10.00, expected FP rate {rate}")));
+    assert!(out.text.contains(&filter_line(filter)));
+    assert!(out.text.contains("keys 20, "));
+}
+
+#[test]
+fn limit_prints_entries_of_each_block() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    let out = dump(&path, 2);
+    assert!(out.text.contains("block 0 at 0: "));
+    assert!(out.text.contains("\n    \"key000\"@100 put \"value-0\"\n"));
+    assert!(
+        out.text
+            .contains("\n    \"key000\"@99 put \"value-1\"\n    … ")
+    );
+    assert!(!dump(&path, 0).text.contains("\"key000\"@99"));
+}
+
+#[test]
+fn flipped_bit_in_a_data_block_is_corruption_at_its_offset_and_the_dump_goes_on() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    let handles: Vec<_> = {
+        let table = Table::open(&StdFs, &path).unwrap();
+        let entries = table.index().unwrap().entries();
+        entries.iter().map(|entry| entry.handle).collect()
+    };
+    flip_bit(&path, handles[1].offset + handles[1].len - 3);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1);
+    let damaged = format!(
+        "block 1 at {}: CORRUPTION: block checksum mismatch",
+        handles[1].offset
+    );
+    assert!(out.text.contains(&damaged), "no line {damaged:?}");
+    let next = format!("block 2 at {}: {} bytes", handles[2].offset, handles[2].len);
+    assert!(out.text.contains(&next), "the dump stopped at the damage");
+    assert!(out.text.contains("index at "));
+    assert!(out.text.contains("filter at "));
+}
+
+#[test]
+fn without_an_index_the_block_walk_stops_at_the_damage() {
+    let dir = TempDir::new();
+    let path = dir.join("plain.sst");
+    write_sst(&path, true);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    assert!(out.text.contains("index: none\nfilter: none\n"));
+    let second = out
+        .text
+        .lines()
+        .find(|l| l.starts_with("block 1 at "))
+        .unwrap();
+    let offset: u64 = second["block 1 at ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    flip_bit(&path, offset + 20);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1);
+    assert!(
+        out.text
+            .contains(&format!("block 1 at {offset}: CORRUPTION: "))
+    );
+    assert!(out.text.contains("block walk stopped"));
+    assert!(!out.text.contains("block 2 at "));
+}
+
+#[test]
+fn damaged_footer_is_reported_with_its_raw_fields() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    let len = std::fs::metadata(&path).unwrap().len();
+    flip_bit(&path, len - 1);
+    let out = dump(&path, 0);
+    let footer_at = len - 72;
+    assert!(
+        out.text
+            .contains(&format!("footer at {footer_at}: CORRUPTION: bad magic"))
+    );
+    assert!(out.text.contains("  entry_count  40\n"));
+    assert!(out.text.contains("(BAD, expected \"LSMWBTAB\")"));
+    assert!(
+        out.text.contains("block 0 at 0: "),
+        "best effort: the blocks"
+    );
+    assert_eq!(out.problems, 1);
+    let short = dir.join("short.sst");
+    std::fs::write(&short, b"tiny").unwrap();
+    let out = dump(&short, 0);
+    assert!(
+        out.text
+            .contains("footer at 0: CORRUPTION: the file is 4 bytes")
+    );
+    assert_eq!(out.problems, 1);
+}
+
+#[test]
+fn a_file_is_a_table_if_it_ends_with_the_magic() {
+    let dir = TempDir::new();
+    let table = dir.join("000002.sst");
+    write_sst(&table, false);
+    let renamed = dir.join("table.dat");
+    std::fs::rename(&table, &renamed).unwrap();
+    let out = dump(&renamed, 0);
+    assert!(out.text.contains("table, ") && out.text.contains("(it ends with the table magic)"));
+    let log = dir.join("000001.log");
+    write_wal(&log);
+    let renamed = dir.join("wal.dat");
+    std::fs::rename(&log, &renamed).unwrap();
+    assert!(dump(&renamed, 0).text.contains("write-ahead log, "));
+}
