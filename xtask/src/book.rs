@@ -154,28 +154,10 @@ mod render {
             mut book: Book,
         ) -> mdbook_preprocessor::errors::Result<Book> {
             book.for_each_chapter_mut(|chapter| {
-                chapter.content = strip_marker_lines(&chapter.content);
+                chapter.content = crate::starter::strip_markers(&chapter.content, true);
             });
             Ok(book)
         }
-    }
-
-    fn strip_marker_lines(text: &str) -> String {
-        let is_marker = |line: &str| {
-            let line = line.trim_start();
-            line.starts_with("// BEGIN SOLUTION")
-                || line.starts_with("// END SOLUTION")
-                || line.starts_with("// STARTER:")
-        };
-        let mut out: String = text
-            .lines()
-            .filter(|line| !is_marker(line))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if text.ends_with('\n') {
-            out.push('\n');
-        }
-        out
     }
 
     fn install_collectors() {

@@ -112,9 +112,17 @@ pub fn run_diff(args: &[String]) -> Result<()> {
     let ws = Workspace::locate()?;
     let chapter = one_chapter(&ws, args, DIFF_USAGE)?;
     let entry = chapter.entry();
+    // The reference without its generator markers, so the diff shows code
+    // against code. It lives under target/, which git ignores.
+    let reference = Path::new("target").join("xtask-diff").join("reference");
+    let _ = std::fs::remove_dir_all(ws.root.join(&reference));
+    copy_stripped(
+        &ws.solutions().join(&entry),
+        &ws.root.join(&reference).join(&entry),
+    )?;
     let status = Command::new("git")
         .args(["diff", "--no-index", "--color=auto", "--"])
-        .arg(Path::new("solutions").join(&entry))
+        .arg(reference.join(&entry))
         .arg(Path::new("chapters").join(&entry))
         .current_dir(&ws.root)
         .status();
@@ -127,4 +135,24 @@ pub fn run_diff(args: &[String]) -> Result<()> {
         Ok(status) if matches!(status.code(), Some(0 | 1)) => Ok(()),
         Ok(status) => Err(failed(format!("git diff failed ({status})"))),
     }
+}
+
+/// Copies a chapter file or folder, stripping the generator's markers from
+/// `.rs` files.
+fn copy_stripped(from: &Path, to: &Path) -> Result<()> {
+    let io =
+        |e: std::io::Error| failed(format!("cannot copy {} for the diff: {e}", from.display()));
+    if from.is_dir() {
+        std::fs::create_dir_all(to).map_err(io)?;
+        for item in std::fs::read_dir(from).map_err(io)? {
+            let name = item.map_err(io)?.file_name();
+            copy_stripped(&from.join(&name), &to.join(&name))?;
+        }
+        return Ok(());
+    }
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let text = std::fs::read_to_string(from).map_err(io)?;
+    std::fs::write(to, starter::strip_markers(&text, false)).map_err(io)
 }

@@ -174,6 +174,29 @@ pub fn escape_todo_message(message: &str) -> String {
     out
 }
 
+/// The reference as a reader should see it: `source` without the marker
+/// lines that steer the generator (`BEGIN`/`END SOLUTION`, `STARTER:`);
+/// mdBook anchors are kept when `keep_anchors`. Used by `diff` (anchors
+/// dropped) and by the book build (which strips anchors itself).
+pub fn strip_markers(source: &str, keep_anchors: bool) -> String {
+    let is_marker = |line: &str| {
+        let trimmed = line.trim();
+        trimmed == END
+            || trimmed.starts_with(BEGIN)
+            || trimmed.starts_with(STARTER)
+            || (!keep_anchors && is_anchor(trimmed))
+    };
+    let mut out: String = source
+        .lines()
+        .filter(|line| !is_marker(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if source.ends_with('\n') {
+        out.push('\n');
+    }
+    out
+}
+
 const BEGIN: &str = "// BEGIN SOLUTION";
 const END: &str = "// END SOLUTION";
 const STARTER: &str = "// STARTER:";
@@ -654,5 +677,15 @@ mod tests {
         let e = generate("// BEGIN SOLUTION hide\n// END SOLUTION\n", None).unwrap_err();
         assert_eq!(e.line, 2);
         assert!(generate("fn f() {}\n", None).is_ok());
+    }
+
+    #[test]
+    fn strip_markers_leaves_the_code_a_reader_should_see() {
+        let source = "// ANCHOR: f\nfn f() {\n    // BEGIN SOLUTION todo(): m\n    // STARTER: x\n    y\n    // END SOLUTION\n}\n// ANCHOR_END: f\n";
+        assert_eq!(strip_markers(source, false), "fn f() {\n    y\n}\n");
+        assert_eq!(
+            strip_markers(source, true),
+            "// ANCHOR: f\nfn f() {\n    y\n}\n// ANCHOR_END: f\n"
+        );
     }
 }
