@@ -51,7 +51,7 @@ const _: () = assert!(FILTER_HEADER_LEN_BYTES == 1 + 1 + 4 + 4);
 /// The filter's 64-bit hash of `key`: FNV-1a (offset basis
 /// `0xcbf29ce484222325`, prime `0x100000001b3`) followed by MurmurHash3's
 /// 64-bit finalizer (`fmix64`) to spread FNV's weak high bits. Pinned by
-/// the format: `bloom_hash(b"") == 0x…` is a test.
+/// the format: the graded tests pin `bloom_hash(b"") == 0xefd01f60ba992926`.
 pub fn bloom_hash(key: &[u8]) -> u64 {
     // BEGIN SOLUTION todo(key): FNV-1a over the bytes, then fmix64 — book §4.4, task 1
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -17,7 +17,7 @@ use lsm_workbook::ch03_sstable::footer::{FORMAT_VERSION, TABLE_MAGIC};
 use lsm_workbook::ch03_sstable::{
     Block, BlockBuilder, BlockHandle, FOOTER_LEN_BYTES, Footer, Table, TableOptions, write_table,
 };
-use lsm_workbook::fs::{Fs, SimFs};
+use lsm_workbook::fs::{Fs, OpKind, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX, Value};
 use proptest::prelude::*;
 use support::{arb_versions, del, hexdump, model_get, numbered_entries, put, show, sorted, val};
@@ -103,6 +103,17 @@ fn unframe_rejects_every_single_bit_flip() {
             "flipping bit {bit} must be detected"
         );
     }
+    let mut short_len = framed.clone();
+    let len = (framed.len() - 8 - 1) as u32;
+    short_len[0..4].copy_from_slice(&len.to_le_bytes());
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&short_len[0..4]);
+    hasher.update(&short_len[8..]);
+    short_len[4..8].copy_from_slice(&hasher.finalize().to_le_bytes());
+    assert!(
+        block::unframe(&short_len).is_err(),
+        "a length field that disagrees with the frame is an error, even with a matching checksum"
+    );
     assert!(
         block::unframe(&framed[..5]).is_err(),
         "a frame shorter than its header is an error"
@@ -160,6 +171,12 @@ fn block_size_grows_as_entries_are_added() {
         4 + 3 + 8 + 1 + 4 + 5,
         "size_bytes grows by the entry's encoded size"
     );
+    let size = builder.size_bytes();
+    assert_eq!(
+        builder.finish().len(),
+        size,
+        "size_bytes is the size the payload will have"
+    );
 }
 
 #[test]
@@ -179,11 +196,13 @@ fn block_decode_never_trusts_a_count_or_length() {
         Block::decode(Bytes::from(huge_key)).is_err(),
         "a key length past the end is an error"
     );
-    let mut bad_tag = good.clone();
-    bad_tag[4 + 4 + 3 + 8] = 7;
+    let mut tombstone = BlockBuilder::new();
+    tombstone.add(&del("key", 1));
+    let mut bad_tag = tombstone.finish();
+    bad_tag[4 + 4 + 3 + 8] = 7; // the tag of a tombstone: nothing follows it
     assert!(
         Block::decode(Bytes::from(bad_tag)).is_err(),
-        "an unknown tag is an error"
+        "an unknown tag is an error, not a delete"
     );
     let mut trailing = good.clone();
     trailing.push(0);
@@ -206,6 +225,18 @@ fn block_decode_rejects_entries_out_of_order() {
     assert!(
         Block::decode(Bytes::from(builder.finish())).is_err(),
         "a block must be in internal order"
+    );
+    builder.add(&put("b", 1, "old"));
+    builder.add(&put("b", 2, "new"));
+    assert!(
+        Block::decode(Bytes::from(builder.finish())).is_err(),
+        "versions of a key come newest first: b@1 before b@2 is out of order"
+    );
+    builder.add(&put("b", 2, "x"));
+    builder.add(&put("b", 2, "x"));
+    assert!(
+        Block::decode(Bytes::from(builder.finish())).is_err(),
+        "the order is strict: the same version twice is an error"
     );
 }
 
@@ -315,6 +346,16 @@ fn table_round_trip_preserves_every_entry() {
         footer.index,
         BlockHandle::NONE,
         "plain tables have no index"
+    );
+    let appends = fs
+        .trace()
+        .iter()
+        .filter(|op| op.kind == OpKind::Append)
+        .count() as u64;
+    assert_eq!(
+        appends,
+        footer.block_count + 1,
+        "one append per framed block, one for the footer: a block is never split between calls"
     );
 }
 
@@ -444,6 +485,113 @@ fn get_by_scan_returns_the_newest_visible_version() {
         Some(val("m")),
         "get on a plain table scans"
     );
+    fs.reset_reads();
+    assert_eq!(table.get_by_scan(b"j", SEQ_MAX).unwrap(), Some(val("j")));
+    assert_eq!(
+        fs.reads(TABLE).calls,
+        2,
+        "j is in the first block: a scan reads its header and the block, and stops"
+    );
+}
+
+#[test]
+fn footer_decode_rejects_bad_versions_overlaps_and_overflowing_handles() {
+    let file_len = 1000 + FOOTER_LEN_BYTES as u64;
+    let good = Footer {
+        data_len: 600,
+        block_count: 3,
+        entry_count: 30,
+        filter: BlockHandle {
+            offset: 600,
+            len: 100,
+        },
+        index: BlockHandle {
+            offset: 700,
+            len: 300,
+        },
+    };
+    assert_eq!(Footer::decode(&good.encode(), file_len), Ok(good));
+    let mut version_2 = good.encode();
+    version_2[56..60].copy_from_slice(&2u32.to_le_bytes());
+    let crc = crc32fast::hash(&version_2[..60]);
+    version_2[60..64].copy_from_slice(&crc.to_le_bytes());
+    assert!(
+        Footer::decode(&version_2, file_len).is_err(),
+        "an unknown format version is an error, checksum or not"
+    );
+    let overlapping = Footer {
+        index: BlockHandle {
+            offset: 650,
+            len: 300,
+        },
+        ..good
+    };
+    assert!(
+        Footer::decode(&overlapping.encode(), file_len).is_err(),
+        "the index may not overlap the filter"
+    );
+    let before_data = Footer {
+        filter: BlockHandle {
+            offset: 500,
+            len: 100,
+        },
+        ..good
+    };
+    assert!(
+        Footer::decode(&before_data.encode(), file_len).is_err(),
+        "the filter may not overlap the data"
+    );
+    let overflowing = Footer {
+        filter: BlockHandle {
+            offset: u64::MAX - 10,
+            len: 100,
+        },
+        ..good
+    };
+    assert!(
+        Footer::decode(&overflowing.encode(), file_len).is_err(),
+        "offset + len overflowing u64 is an error, not a panic"
+    );
+    let huge_data = Footer {
+        data_len: u64::MAX,
+        filter: BlockHandle::NONE,
+        index: BlockHandle::NONE,
+        ..good
+    };
+    assert!(
+        Footer::decode(&huge_data.encode(), file_len).is_err(),
+        "data_len past the file is an error"
+    );
+}
+
+// A block whose frame is intact but whose payload cannot be a block (its
+// checksum matches what a buggy writer wrote) is Corruption at its offset.
+#[test]
+fn undecodable_block_is_corruption_at_its_offset() {
+    let mut good = BlockBuilder::new();
+    good.add(&put("a", 1, "x"));
+    let first = block::frame(&good.finish());
+    let second = block::frame(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
+    let mut bytes = [first.clone(), second.clone()].concat();
+    let footer = Footer {
+        data_len: bytes.len() as u64,
+        block_count: 2,
+        entry_count: 2,
+        ..Footer::default()
+    };
+    bytes.extend_from_slice(&footer.encode());
+    let table = Table::open(&fs_with_bytes(&bytes), path()).unwrap();
+    assert_eq!(
+        table.get_by_scan(b"a", SEQ_MAX).unwrap(),
+        Some(val("x")),
+        "the first block is fine"
+    );
+    let result = table.get_by_scan(b"b", SEQ_MAX);
+    assert!(
+        matches!(&result, Err(Error::Corruption { offset, .. }) if *offset == first.len() as u64),
+        "the second block starts at {}: a decode error must name that offset, got {result:?}",
+        first.len()
+    );
 }
 
 #[test]
@@ -520,7 +668,8 @@ fn every_footer_bit_flip_is_corruption_at_open() {
 
 // Flip bits spread over every data block; reads that touch the damaged
 // block fail with Corruption at its offset, reads that end before it
-// answer correctly.
+// answer correctly — present keys, and absent keys too: a lookup stops at
+// the first entry at or after its key, it does not read on.
 #[test]
 fn data_block_damage_fails_only_the_reads_that_touch_it() {
     let entries = numbered_entries(60, 12);
@@ -528,6 +677,15 @@ fn data_block_damage_fails_only_the_reads_that_touch_it() {
     let full = fs.file_bytes(TABLE).unwrap();
     let table = Table::open(&fs, path()).unwrap();
     let offsets = block_offsets(&table);
+    // The offset of the block holding each entry, from the undamaged table.
+    let block_of: Vec<u64> = offsets
+        .iter()
+        .flat_map(|&offset| {
+            let count = table.read_block_at(offset).unwrap().0.entries().len();
+            std::iter::repeat_n(offset, count)
+        })
+        .collect();
+    assert_eq!(block_of.len(), entries.len());
     let data_len = table.footer().data_len;
     for bit in (0..data_len * 8).step_by(29) {
         let damaged_at = *offsets
@@ -539,10 +697,9 @@ fn data_block_damage_fails_only_the_reads_that_touch_it() {
         damaged.flip_bit(TABLE, bit).unwrap();
         let table = Table::open(&damaged, path())
             .expect("data damage is found when a block is read, not at open");
-        for entry in entries.iter().step_by(5) {
+        for (i, entry) in entries.iter().enumerate().step_by(3) {
             let result = table.get_by_scan(&entry.key, SEQ_MAX);
-            let block_of_key = entries_block_offset(&offsets, &fs, &entry.key);
-            if block_of_key < damaged_at {
+            if block_of[i] < damaged_at {
                 assert_eq!(
                     result.unwrap(),
                     Some(entry.value.clone()),
@@ -552,34 +709,31 @@ fn data_block_damage_fails_only_the_reads_that_touch_it() {
             } else {
                 assert!(
                     matches!(&result, Err(Error::Corruption { file, offset, .. }) if file == path() && *offset == damaged_at),
-                    "bit {bit}: scanning to {:?} passes the damaged block at {damaged_at}: expected Corruption there, got {result:?}",
+                    "bit {bit}: the lookup of {:?} reaches the damaged block at {damaged_at}: expected Corruption there, got {result:?}",
                     entry.key
                 );
             }
+            // An absent key just after this one: its lookup ends at the next
+            // entry, so it must not read past that entry's block.
+            let mut absent = entry.key.to_vec();
+            absent.push(0);
+            if block_of.get(i + 1).is_some_and(|&next| next < damaged_at) {
+                let result = table.get_by_scan(&absent, SEQ_MAX);
+                assert!(
+                    matches!(result, Ok(None)),
+                    "bit {bit}: {:?} is absent and its lookup ends before the damaged block at {damaged_at} \
+                     (stop at the first entry at or after the key), got {result:?}",
+                    String::from_utf8_lossy(&absent)
+                );
+            }
         }
-        let iterated: lsm_workbook::Result<Vec<Entry>> = table.iter().collect();
+        let iterated: lsm_workbook::Result<Vec<Entry>> =
+            table.iter().take(entries.len() + 1).collect();
         assert!(
             matches!(iterated, Err(Error::Corruption { .. })),
             "bit {bit}: a full scan must report the damage"
         );
     }
-}
-
-/// The offset of the block holding `key`, from the undamaged table.
-fn entries_block_offset(offsets: &[u64], fs: &SimFs, key: &[u8]) -> u64 {
-    let table = Table::open(fs, path()).unwrap();
-    *offsets
-        .iter()
-        .find(|&&offset| {
-            table
-                .read_block_at(offset)
-                .unwrap()
-                .0
-                .entries()
-                .iter()
-                .any(|e| e.key.as_ref() == key)
-        })
-        .unwrap()
 }
 
 #[test]
@@ -589,7 +743,8 @@ fn iteration_stops_after_reporting_damage() {
     let second_block = block_offsets(&table)[1];
     fs.flip_bit(TABLE, second_block * 8 + 100).unwrap();
     let table = Table::open(&fs, path()).unwrap();
-    let items: Vec<lsm_workbook::Result<Entry>> = table.iter().collect();
+    // Bounded, so an iterator that never ends fails here instead of filling memory.
+    let items: Vec<lsm_workbook::Result<Entry>> = table.iter().take(100).collect();
     let errors = items.iter().filter(|item| item.is_err()).count();
     assert_eq!(
         errors, 1,
@@ -631,7 +786,7 @@ proptest! {
             bytes.extend_from_slice(&footer.encode());
         }
         if let Ok(table) = Table::open(&fs_with_bytes(&bytes), path()) {
-            let _ = table.iter().count();
+            let _ = table.iter().take(10_000).count();
             let _ = table.get_by_scan(b"key", SEQ_MAX);
         }
     }

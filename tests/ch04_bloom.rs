@@ -179,8 +179,8 @@ fn decode_rejects_impossible_headers() {
         "more than 30 probes"
     );
     assert!(
-        BloomFilter::decode(&with(2, 65)).is_err(),
-        "bit_count not matching the bytes"
+        BloomFilter::decode(&with(2, 63)).is_err(),
+        "bit_count not a multiple of 8 (63 bits in 8 bytes)"
     );
     assert!(
         BloomFilter::decode(&good[..good.len() - 1]).is_err(),

@@ -84,13 +84,15 @@ fn index_has_one_entry_per_block_ending_with_its_last_version() {
 #[test]
 fn index_layout_matches_snapshot() {
     let mut builder = IndexBuilder::new();
-    builder.add_block(b"fig", 2, BlockHandle { offset: 0, len: 45 });
+    // The two blocks of chapter 3's worked example (its snapshot), with the
+    // handles a real index gives them: 8-byte frame headers included.
+    builder.add_block(b"fig", 2, BlockHandle { offset: 0, len: 53 });
     builder.add_block(
         b"kiwi",
         1,
         BlockHandle {
-            offset: 45,
-            len: 30,
+            offset: 53,
+            len: 38,
         },
     );
     insta::assert_snapshot!("index_two_blocks", hexdump(&builder.finish()));
@@ -222,6 +224,13 @@ fn seek_lands_at_the_first_key_at_or_after_the_target() {
         seek_keys(&table, b"key-001").is_empty(),
         "past the end: nothing"
     );
+    fs.reset_reads();
+    assert!(table.seek(b"zzz").next().is_none());
+    assert_eq!(
+        fs.reads(TABLE).calls,
+        0,
+        "a seek past the last block starts at the end of the data: no read"
+    );
 }
 
 #[test]
@@ -326,6 +335,47 @@ fn decode_checks_the_index_against_the_footer() {
         SparseIndex::decode(&good[..good.len() - 3], &footer(2, 80)).is_err(),
         "a truncated entry"
     );
+    let mut trailing = good.clone();
+    trailing.push(0);
+    assert!(
+        SparseIndex::decode(&trailing, &footer(2, 80)).is_err(),
+        "bytes after the last entry"
+    );
+    assert!(
+        SparseIndex::decode(
+            &payload(&[("b", 0, 50), ("c", 50, 0), ("d", 50, 30)]),
+            &footer(3, 80)
+        )
+        .is_err(),
+        "an empty block (len 0) is not a block"
+    );
+    assert!(
+        SparseIndex::decode(&payload(&[("b", 0, 50), ("b", 50, 30)]), &footer(2, 80)).is_err(),
+        "two entries with the same last version: the order is strict"
+    );
+    assert!(
+        SparseIndex::decode(
+            &payload(&[("b", 0, u64::MAX), ("d", 50, 30)]),
+            &footer(2, 80)
+        )
+        .is_err(),
+        "a handle whose end overflows u64 is an error, not a panic"
+    );
+}
+
+// The count says four billion entries and the footer agrees: decode must
+// not reserve memory for them before seeing that the bytes are not there.
+#[test]
+fn decode_never_allocates_from_an_untrusted_count() {
+    let footer = Footer {
+        data_len: 80,
+        block_count: u64::from(u32::MAX),
+        entry_count: 1,
+        ..Footer::default()
+    };
+    let mut payload = u32::MAX.to_le_bytes().to_vec();
+    payload.extend_from_slice(&[0; 40]);
+    assert!(SparseIndex::decode(&payload, &footer).is_err());
 }
 
 #[test]

@@ -52,7 +52,7 @@ pub fn unframe(framed: &[u8]) -> Result<&[u8], String> {
 }
 
 /// Accumulates entries into one data block's payload.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BlockBuilder {
     // TODO(ch03): the state your builder needs — book §3.4, task 2
 }
@@ -90,6 +90,13 @@ impl BlockBuilder {
     /// left empty, ready for the next block.
     pub fn finish(&mut self) -> Vec<u8> {
         todo!("ch03: write the count and hand out the payload — book §3.4, task 2")
+    }
+}
+
+impl Default for BlockBuilder {
+    /// The same as [`BlockBuilder::new`].
+    fn default() -> Self {
+        BlockBuilder::new()
     }
 }
 

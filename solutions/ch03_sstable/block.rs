@@ -94,7 +94,7 @@ fn frame_crc(len: [u8; 4], payload: &[u8]) -> u32 {
 // END SOLUTION
 
 /// Accumulates entries into one data block's payload.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct BlockBuilder {
     // BEGIN SOLUTION hide: the state your builder needs — book §3.4, task 2
     payload: Vec<u8>,
@@ -161,6 +161,13 @@ impl BlockBuilder {
         self.count = 0;
         payload
         // END SOLUTION
+    }
+}
+
+impl Default for BlockBuilder {
+    /// The same as [`BlockBuilder::new`].
+    fn default() -> Self {
+        BlockBuilder::new()
     }
 }
 
