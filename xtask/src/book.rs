@@ -54,7 +54,14 @@ pub fn build(args: &[String]) -> Result<std::path::PathBuf> {
     let mut rerun = vec!["book".to_string()];
     rerun.extend(args.iter().filter(|a| *a != "--open").cloned());
     eprintln!("  building xtask with mdBook (`--features book`; slow the first time) …");
-    crate::rerun::with_feature("book", &rerun)?;
+    let code = crate::rerun::with_feature("book", &rerun)?;
+    if code != 0 {
+        // `check` shows this as the step's problem; the child's own output
+        // is above it.
+        return Err(failed(format!(
+            "`xtask book` (with --features book) failed, exit code {code}; see above"
+        )));
+    }
     Ok(ws.root.join("book").join("build").join("index.html"))
 }
 

@@ -1,6 +1,7 @@
-//! Running cargo (and other tools) as child processes: captured output, an
-//! optional timeout that kills the whole process tree (cargo and the test
-//! binary it started), and the feature flags of each grading mode.
+//! Running cargo (and other tools) as child processes: captured output,
+//! limits (a total time, and a time without progress on stdout) that kill
+//! the whole process tree (cargo and the test binary it started), and the
+//! feature flags of each grading mode.
 
 use std::io::Read;
 use std::path::Path;
@@ -32,8 +33,10 @@ pub fn feature_args(features: &[String]) -> Vec<String> {
 /// What a finished (or killed) child printed.
 #[derive(Debug)]
 pub struct Captured {
-    /// `None` when the child was killed at the timeout.
+    /// `None` when the child was killed at a limit (see `killed`).
     pub status: Option<ExitStatus>,
+    /// Which limit killed the child, if one did.
+    pub killed: Option<Killed>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -42,15 +45,41 @@ impl Captured {
     pub fn success(&self) -> bool {
         self.status.is_some_and(|s| s.success())
     }
+}
 
-    pub fn timed_out(&self) -> bool {
-        self.status.is_none()
-    }
+/// The limit a child was killed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    /// [`Limits::total`] ran out.
+    Total(Duration),
+    /// Nothing new on stdout for [`Limits::quiet`].
+    Quiet(Duration),
+}
+
+/// When to kill a child (and everything below it).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    /// Time allowed in all.
+    pub total: Option<Duration>,
+    /// Time allowed without progress on stdout, counted from its first
+    /// byte (so waiting for a build lock or compiling is not silence).
+    /// libtest's `test NAME has been running for over 60 seconds` warnings
+    /// are not progress.
+    pub quiet: Option<Duration>,
 }
 
 /// Runs `command` to completion, capturing stdout and stderr. With a timeout,
 /// the child and all its descendants are killed when it expires.
-pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Captured> {
+pub fn capture(command: Command, timeout: Option<Duration>) -> Result<Captured> {
+    let limits = Limits {
+        total: timeout,
+        quiet: None,
+    };
+    capture_limited(command, limits)
+}
+
+/// [`capture`] with both kinds of [`Limits`].
+pub fn capture_limited(mut command: Command, limits: Limits) -> Result<Captured> {
     let program = command.get_program().to_string_lossy().into_owned();
     let mut child = command
         .stdin(Stdio::null())
@@ -63,31 +92,84 @@ pub fn capture(mut command: Command, timeout: Option<Duration>) -> Result<Captur
         })?;
     let stdout = Reader::start(child.stdout.take());
     let stderr = Reader::start(child.stderr.take());
-    let status =
-        wait(&mut child, timeout).map_err(|e| failed(format!("waiting for `{program}`: {e}")))?;
+    let ended = wait(&mut child, limits, &stdout)
+        .map_err(|e| failed(format!("waiting for `{program}`: {e}")))?;
+    let (status, killed) = match ended {
+        Ok(status) => (Some(status), None),
+        Err(killed) => (None, Some(killed)),
+    };
     Ok(Captured {
         status,
+        killed,
         stdout: stdout.finish(),
         stderr: stderr.finish(),
     })
 }
 
-/// Waits for the child; `Ok(None)` if it was killed at the timeout.
-fn wait(child: &mut Child, timeout: Option<Duration>) -> std::io::Result<Option<ExitStatus>> {
-    let Some(timeout) = timeout else {
-        return child.wait().map(Some);
-    };
-    let deadline = Instant::now() + timeout;
+/// Waits for the child: its status, or the limit it was killed at.
+fn wait(
+    child: &mut Child,
+    limits: Limits,
+    stdout: &Reader,
+) -> std::io::Result<std::result::Result<ExitStatus, Killed>> {
+    if limits.total.is_none() && limits.quiet.is_none() {
+        return child.wait().map(Ok);
+    }
+    let deadline = limits.total.map(|total| (Instant::now() + total, total));
+    // Stdout's length when last looked at, its progress, and since when.
+    let mut seen_len = 0;
+    let mut progress = (0, 0);
+    let mut progress_at: Option<Instant> = None;
     loop {
         if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
+            return Ok(Ok(status));
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if let Some((deadline, total)) = deadline
+            && now >= deadline
+        {
             kill_tree(child);
-            return Ok(None);
+            return Ok(Err(Killed::Total(total)));
+        }
+        if let Some(quiet) = limits.quiet {
+            let text = lock(&stdout.buffer);
+            if text.len() != seen_len {
+                seen_len = text.len();
+                let now_progress = progress_of(&text);
+                if now_progress != progress {
+                    progress = now_progress;
+                    progress_at = Some(now);
+                }
+            }
+            drop(text);
+            if progress_at.is_some_and(|at| now.duration_since(at) >= quiet) {
+                kill_tree(child);
+                return Ok(Err(Killed::Quiet(quiet)));
+            }
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Progress on `stdout`, to compare with earlier: the complete lines other
+/// than libtest's `has been running for over N seconds` warnings (a hanging
+/// test prints one, and it must not keep the run alive), and the unfinished
+/// last line if it is a serial run's `test NAME ... ` announcement (a test
+/// starting is progress; a warning arriving in pieces is not).
+fn progress_of(stdout: &[u8]) -> (usize, usize) {
+    let contains = |line: &[u8], part: &[u8]| line.windows(part.len()).any(|w| w == part);
+    let mut lines = 0;
+    let mut unfinished = 0;
+    for line in stdout.split_inclusive(|&b| b == b'\n') {
+        if !line.ends_with(b"\n") {
+            if contains(line, b" ... ") {
+                unfinished = line.len();
+            }
+        } else if !(line.starts_with(b"test ") && contains(line, b" has been running for over ")) {
+            lines += 1;
+        }
+    }
+    (lines, unfinished)
 }
 
 /// Collects one pipe on a thread. The buffer is shared, so whatever was read
@@ -249,9 +331,49 @@ mod tests {
         command.args(["-c", "echo started; sh -c 'sleep 30' ; echo never"]);
         let begun = Instant::now();
         let captured = capture(command, Some(Duration::from_millis(500))).unwrap();
-        assert!(captured.timed_out());
+        assert!(matches!(captured.killed, Some(Killed::Total(_))));
+        assert_eq!(captured.status, None);
         assert_eq!(captured.stdout, "started\n");
         assert!(begun.elapsed() < Duration::from_secs(10));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn quiet_limit_counts_from_the_first_output_and_ignores_libtest_warnings() {
+        let mut command = Command::new("sh");
+        // Silent before the first output (a build), then progress, then a
+        // warning that is not progress, then nothing.
+        command.args([
+            "-c",
+            "sleep 1; echo 'test a ... ok'; sleep 0.3; \
+             echo 'test b has been running for over 60 seconds'; sleep 30",
+        ]);
+        let limits = Limits {
+            total: Some(Duration::from_secs(30)),
+            quiet: Some(Duration::from_millis(700)),
+        };
+        let begun = Instant::now();
+        let captured = capture_limited(command, limits).unwrap();
+        assert_eq!(
+            captured.killed,
+            Some(Killed::Quiet(Duration::from_millis(700)))
+        );
+        assert_eq!(captured.status, None);
+        assert!(captured.stdout.starts_with("test a ... ok\n"));
+        let elapsed = begun.elapsed();
+        assert!(elapsed >= Duration::from_millis(1700), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+
+    #[test]
+    fn progress_skips_running_for_over_warnings() {
+        let warned = b"test a ... ok\ntest b has been running for over 60 seconds\n";
+        assert_eq!(progress_of(warned), progress_of(b"test a ... ok\n"));
+        assert_eq!(progress_of(b"test a ... ok\ntest b has been run"), (1, 0));
+        // A serial run announcing its next test, then finishing it.
+        let announced = progress_of(b"test a ... ok\ntest c ... ");
+        assert_eq!(announced, (1, "test c ... ".len()));
+        assert_ne!(progress_of(b"test a ... ok\ntest c ... ok\n"), announced);
     }
 
     #[test]

@@ -324,6 +324,10 @@ fn starter_fails(cx: &Context) -> Result<Vec<String>> {
                     chapter.tag(),
                     libtest::excerpt(&test.output, 6).join("\n")
                 ),
+                Status::Crashed(how) => format!(
+                    "{how} instead of failing at a todo!():\n{}",
+                    libtest::excerpt(&test.output, 6).join("\n")
+                ),
                 other => format!("{} instead of failing at a todo!()", describe(other)),
             };
             problems.push(format!("{}::{}: {verdict}", chapter.name, test.entry.test));
@@ -334,7 +338,7 @@ fn starter_fails(cx: &Context) -> Result<Vec<String>> {
 
 fn describe(status: &Status) -> String {
     match status {
-        Status::DidNotRun(reason) => reason.clone(),
+        Status::DidNotRun(reason) | Status::Crashed(reason) => reason.clone(),
         Status::Ignored => "is ignored".into(),
         other => format!("{other:?}"),
     }

@@ -5,9 +5,11 @@
 //! - A WAL (`*.log`, see `wal.rs`): every record, its ops, the replay report
 //!   and any torn tail; a corruption is printed with its offset.
 //! - A table (`*.sst`, or any file ending with the magic "LSMWBTAB", see
-//!   `table.rs`): the footer, each data block, the index and the filter. A
-//!   damaged part is printed as `… at OFFSET: CORRUPTION: detail` and the
-//!   dump goes on with what can still be read.
+//!   `table.rs`): the footer (each check marked ok or BAD), each data block,
+//!   the filter and the index. A damaged part is printed as
+//!   `… at OFFSET: CORRUPTION: detail` and the dump goes on with what can
+//!   still be read. If the footer itself is invalid, the regions it names
+//!   are read best effort and reported as unverified, not as damaged.
 //!
 //! Any damage (not a torn WAL tail, which recovery drops by design) makes the
 //! command exit with 1 after printing everything it could read.

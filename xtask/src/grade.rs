@@ -3,14 +3,18 @@
 //! For each chapter, in order: compile its test target with the mode's
 //! features, run it with a timeout, read libtest's output and award a test's
 //! points only if libtest printed `test NAME ... ok` for it in this run.
+//! A run that crashes or hangs (no `test result:` line) is re-run one test
+//! at a time to find the culprit (see `grade/crash.rs`).
 //! Then print a scoreboard (and optionally Gradescope's `results.json`).
 //! `cargo xtask check` reuses [`Grader`] for the teaching contract.
+
+mod crash;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cargo::{self, Captured};
+use crate::cargo::{self, Captured, Limits};
 use crate::json::Value;
 use crate::libtest::{self, Outcome, TestRun};
 use crate::points::{self, Entry, Points};
@@ -18,7 +22,8 @@ use crate::workspace::{self, Chapter, Workspace};
 use crate::{Result, failed, help_requested, usage_error};
 
 pub const USAGE: &str = "\
-usage: cargo xtask grade [N…] [--isolated] [--reference] [--json FILE] [--timeout SECS]
+usage: cargo xtask grade [N…] [--isolated] [--reference] [--json FILE]
+                         [--timeout SECS] [--test-timeout SECS]
 
 Runs the graded tests of chapters N… (default: all) and prints a scoreboard.
 
@@ -26,11 +31,21 @@ Runs the graded tests of chapters N… (default: all) and prints a scoreboard.
   --isolated    each chapter graded on top of the reference for all others
   --reference   the reference solutions (must score 100%)
   --json FILE   also write a Gradescope results.json to FILE
-  --timeout S   seconds allowed per chapter's test run (default 600)
+  --timeout S   seconds allowed per chapter's test run (default 600); as
+                many again for re-running a run that crashed
+  --test-timeout S
+                seconds one test may run without finishing (default 60)
 
-N is a chapter number (3, 03, ch03) or name (ch03_sstable).";
+N is a chapter number (3, 03, ch03) or name (ch03_sstable).
+
+If a chapter's test binary crashes (an abort, a stack overflow, out of
+memory) or a test never ends, its tests are re-run one at a time to find
+the culprit, which fails with what it printed; the others still count.";
 
 const TIMEOUT_DEFAULT: Duration = Duration::from_secs(600);
+
+/// The reference's slowest test takes under a second in a debug build.
+const TEST_TIMEOUT_DEFAULT: Duration = Duration::from_secs(60);
 
 /// Which implementation of each chapter is graded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +90,9 @@ pub fn isolated_features(chapter: &Chapter, all: &[Chapter]) -> Vec<String> {
 pub enum Status {
     Passed,
     Failed,
+    /// Crashed the test binary or never finished; the text says how (the
+    /// output has what the binary printed).
+    Crashed(String),
     Ignored,
     /// Not reported as run; the reason says why (timeout, crash…).
     DidNotRun(String),
@@ -91,6 +109,11 @@ pub struct TestResult {
 }
 
 impl TestResult {
+    /// Failed, by a panic or a crash: not merely not run.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::Crashed(_))
+    }
+
     pub fn earned(&self) -> u32 {
         if self.status == Status::Passed {
             self.entry.points
@@ -104,6 +127,7 @@ impl TestResult {
         match &self.status {
             Status::Passed => "passed".into(),
             Status::Failed => "failed".into(),
+            Status::Crashed(how) => how.clone(),
             Status::Ignored => "ignored (counts as not passed)".into(),
             Status::DidNotRun(reason) => reason.clone(),
             Status::NotCompiled => "did not compile".into(),
@@ -138,8 +162,14 @@ impl ChapterReport {
         self.tests.iter().map(|t| t.entry.points).sum()
     }
 
+    /// The first test (in points.toml order) that failed or crashed.
     pub fn first_failure(&self) -> Option<&TestResult> {
-        self.tests.iter().find(|t| t.status != Status::Passed)
+        self.tests.iter().find(|t| t.is_failure())
+    }
+
+    /// Every test passed.
+    pub fn complete(&self) -> bool {
+        !self.tests.is_empty() && self.tests.iter().all(|t| t.status == Status::Passed)
     }
 }
 
@@ -148,7 +178,11 @@ impl ChapterReport {
 pub struct Grader<'a> {
     pub ws: &'a Workspace,
     pub points: &'a Points,
+    /// Time allowed for a chapter's run (and again for its re-runs).
     pub timeout: Duration,
+    /// Time one test may run: a run with no new result for this long is
+    /// killed.
+    pub test_timeout: Duration,
     crate_errors: HashMap<Vec<String>, String>,
 }
 
@@ -158,6 +192,7 @@ impl<'a> Grader<'a> {
             ws,
             points,
             timeout: TIMEOUT_DEFAULT,
+            test_timeout: TEST_TIMEOUT_DEFAULT,
             crate_errors: HashMap::new(),
         }
     }
@@ -177,14 +212,59 @@ impl<'a> Grader<'a> {
             return Ok(report);
         }
         self.progress(&format!("running {} …", chapter.name));
-        let captured = self.run_tests(chapter, features)?;
+        let limits = Limits {
+            total: Some(self.timeout),
+            quiet: Some(self.test_timeout),
+        };
+        let captured = self.run_tests(chapter, features, None, limits)?;
         let run = libtest::parse(&captured.stdout);
-        let interrupted = interruption(&captured, &run, self.timeout);
-        let scored = score(entries, &run, interrupted.as_deref());
+        let (evidence, crash_report) = if run.summary.is_some() {
+            (Evidence::of_run(run), None)
+        } else {
+            let (evidence, text) = self.recover(chapter, features, entries.len(), &captured)?;
+            (evidence, Some(text))
+        };
+        let scored = score(entries, &evidence);
         report.tests = scored.tests;
         report.unlisted = scored.unlisted;
-        report.problem = scored.problem.or(interrupted);
+        report.problem = match (crash_report, scored.problem) {
+            (Some(crash), Some(other)) => Some(format!("{crash}\n{other}")),
+            (crash, other) => crash.or(other),
+        };
         Ok(report)
+    }
+
+    /// After a run that ended without libtest's summary: the evidence of
+    /// one-at-a-time re-runs, and the chapter's problem text.
+    fn recover(
+        &self,
+        chapter: &Chapter,
+        features: &[String],
+        test_count: usize,
+        first: &Captured,
+    ) -> Result<(Evidence, String)> {
+        let end = crash::End::of(first);
+        self.progress(&format!(
+            "{}: the test run {}; re-running its tests one at a time …",
+            chapter.name,
+            end.describe()
+        ));
+        let run = |skip: &[String], time_left| {
+            let limits = Limits {
+                total: Some(time_left),
+                quiet: Some(self.test_timeout),
+            };
+            self.run_tests(chapter, features, Some(skip), limits)
+        };
+        let found = |crash: &crash::Crash| {
+            self.progress(&format!(
+                "{}: {} {}; going on without it …",
+                chapter.name, crash.test, crash.what
+            ));
+        };
+        let recovery = crash::recover(test_count + 1, self.timeout, run, found)?;
+        let text = crash_problem(&end, &recovery);
+        Ok((Evidence::of_recovery(recovery), text))
     }
 
     /// `Ok(Some(errors))` if the test target does not compile.
@@ -223,7 +303,16 @@ impl<'a> Grader<'a> {
         Ok(Some(message))
     }
 
-    fn run_tests(&self, chapter: &Chapter, features: &[String]) -> Result<Captured> {
+    /// Runs the chapter's tests: in parallel, or with `serial` one at a
+    /// time, skipping the tests it names (`--exact` makes each `--skip`
+    /// match one whole name, not every name containing it).
+    fn run_tests(
+        &self,
+        chapter: &Chapter,
+        features: &[String],
+        serial: Option<&[String]>,
+        limits: Limits,
+    ) -> Result<Captured> {
         let mut command = cargo::cargo(&self.ws.root);
         command
             .args(["test", "--test", &chapter.name])
@@ -232,7 +321,13 @@ impl<'a> Grader<'a> {
             // Backtraces only slow the run down; the scoreboard shows the
             // panic message, and `cargo test` shows backtraces on request.
             .env("RUST_BACKTRACE", "0");
-        cargo::capture(command, Some(self.timeout))
+        if let Some(skip) = serial {
+            command.args(["--test-threads=1", "--exact"]);
+            for name in skip {
+                command.args(["--skip", name]);
+            }
+        }
+        cargo::capture_limited(command, limits)
     }
 
     /// Progress goes to stderr, so stdout holds only the scoreboard.
@@ -266,25 +361,103 @@ pub fn compile_errors(stderr: &str) -> String {
     }
 }
 
-/// Why a run ended early, if it did: a timeout, or a test binary that died
-/// before printing its summary.
-fn interruption(captured: &Captured, run: &TestRun, timeout: Duration) -> Option<String> {
-    if captured.timed_out() {
-        return Some(format!(
-            "timed out after {} s and was killed; tests that had not finished score 0",
-            timeout.as_secs()
-        ));
+/// The chapter's problem text after a crash: what happened, each culprit,
+/// and why the re-runs stopped early if they did.
+fn crash_problem(end: &crash::End, recovery: &crash::Recovery) -> String {
+    let mut text = format!(
+        "the test run {}; its tests were re-run one at a time (--test-threads=1):",
+        end.describe()
+    );
+    // Culprits that ended the same way are listed together.
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for crash in &recovery.crashes {
+        let summary = crash.summary();
+        match groups.iter_mut().find(|(s, _)| *s == summary) {
+            Some((_, tests)) => tests.push(&crash.test),
+            None => groups.push((summary, vec![&crash.test])),
+        }
     }
-    if run.summary.is_some() {
-        return None;
+    for (summary, tests) in &groups {
+        text.push_str(&format!("\n  {}: {summary}", tests[0]));
+        let more = &tests[1..];
+        if !more.is_empty() {
+            let shown = more.len().min(3);
+            let mut names = more[..shown].join(", ");
+            if more.len() > shown {
+                names.push_str(&format!(" and {} more", more.len() - shown));
+            }
+            text.push_str(&format!("\n  (the same for {names})"));
+        }
     }
-    let status = captured
-        .status
-        .map_or_else(|| "killed".to_string(), |s| s.to_string());
-    Some(format!(
-        "the test run ended without a summary ({status}); tests that had not finished score 0:\n{}",
-        cargo::tail(&captured.stderr, 4)
-    ))
+    match &recovery.stopped {
+        Some(why) => text.push_str(&format!("\n  {why}; the tests that had not run score 0")),
+        None if recovery.crashes.is_empty() => {
+            text.push_str(
+                "\n  every test finished this time (the crash needs tests running side by \
+                 side?); scored from the re-run",
+            );
+            if let Some(line) = end.stderr.last() {
+                text.push_str(&format!("\n  the first run's last words: {line}"));
+            }
+        }
+        None => {}
+    }
+    text
+}
+
+/// What a chapter's run(s) showed, to score from.
+#[derive(Debug, Default)]
+pub struct Evidence {
+    /// Every result line and failure section.
+    pub run: TestRun,
+    /// Tests that crashed the binary or never finished.
+    pub crashes: Vec<crash::Crash>,
+    /// The `ok` lines disagree with a summary: no points at all.
+    pub inconsistent: Option<String>,
+    /// Why a test with no result did not run.
+    pub not_run: String,
+}
+
+impl Evidence {
+    /// One run that printed its summary (or none, in tests).
+    pub fn of_run(run: TestRun) -> Evidence {
+        let ok_lines = run
+            .outcomes
+            .iter()
+            .filter(|(_, o)| *o == Outcome::Ok)
+            .count();
+        let inconsistent = run.summary.filter(|s| s.passed != ok_lines).map(|s| {
+            format!(
+                "libtest's output is inconsistent ({ok_lines} `ok` lines, but its summary says {} \
+                 passed); no points awarded. Does the code print to stdout?",
+                s.passed
+            )
+        });
+        Evidence {
+            run,
+            crashes: Vec::new(),
+            inconsistent,
+            not_run: "did not run".into(),
+        }
+    }
+
+    fn of_recovery(recovery: crash::Recovery) -> Evidence {
+        let inconsistent = recovery.inconsistent.then(|| {
+            "libtest's output is inconsistent (its `ok` lines disagree with its summary); \
+             no points awarded. Does the code print to stdout?"
+                .to_string()
+        });
+        let not_run = match recovery.stopped {
+            Some(_) => "did not run: the re-runs stopped first".into(),
+            None => "did not run".into(),
+        };
+        Evidence {
+            run: recovery.run,
+            crashes: recovery.crashes,
+            inconsistent,
+            not_run,
+        }
+    }
 }
 
 /// A chapter's results, computed from libtest's output alone.
@@ -295,27 +468,14 @@ pub struct Scored {
     pub problem: Option<String>,
 }
 
-/// Scores `entries` from a parsed run. Points go only to tests with exactly
+/// Scores `entries` from the evidence. Points go only to tests with exactly
 /// one `ok` line, and only if the `ok` lines agree with libtest's summary.
-pub fn score(entries: &[Entry], run: &TestRun, interrupted: Option<&str>) -> Scored {
-    let ok_lines = run
-        .outcomes
-        .iter()
-        .filter(|(_, o)| *o == Outcome::Ok)
-        .count();
-    let inconsistent = run.summary.is_some_and(|s| s.passed != ok_lines);
-    let problem = inconsistent.then(|| {
-        format!(
-            "libtest's output is inconsistent ({ok_lines} `ok` lines, but its summary says {} \
-             passed); no points awarded. Does the code print to stdout?",
-            run.summary.map_or(0, |s| s.passed)
-        )
-    });
-    let not_run = interrupted.map_or("did not run", |_| "did not finish");
+pub fn score(entries: &[Entry], evidence: &Evidence) -> Scored {
+    let inconsistent = evidence.inconsistent.is_some();
     let tests = entries
         .iter()
         .map(|entry| {
-            let mut result = score_one(entry, run, not_run);
+            let mut result = score_one(entry, evidence);
             if inconsistent && result.status == Status::Passed {
                 result.status = Status::DidNotRun("not counted: output inconsistent".into());
             }
@@ -323,7 +483,8 @@ pub fn score(entries: &[Entry], run: &TestRun, interrupted: Option<&str>) -> Sco
         })
         .collect();
     let mut unlisted: Vec<String> = Vec::new();
-    for (name, _) in &run.outcomes {
+    let ran = evidence.run.outcomes.iter().map(|(name, _)| name);
+    for name in ran.chain(evidence.crashes.iter().map(|c| &c.test)) {
         if !entries.iter().any(|e| &e.test == name) && !unlisted.contains(name) {
             unlisted.push(name.clone());
         }
@@ -331,16 +492,23 @@ pub fn score(entries: &[Entry], run: &TestRun, interrupted: Option<&str>) -> Sco
     Scored {
         tests,
         unlisted,
-        problem,
+        problem: evidence.inconsistent.clone(),
     }
 }
 
-fn score_one(entry: &Entry, run: &TestRun, not_run: &str) -> TestResult {
-    let (status, output) = match run.outcomes_of(&entry.test).as_slice() {
-        [] => (Status::DidNotRun(not_run.into()), String::new()),
-        [Outcome::Ok] => (Status::Passed, String::new()),
-        [Outcome::Ignored] => (Status::Ignored, String::new()),
-        [Outcome::Failed] => {
+fn score_one(entry: &Entry, evidence: &Evidence) -> TestResult {
+    let run = &evidence.run;
+    let crash = evidence.crashes.iter().find(|c| c.test == entry.test);
+    let (status, output) = match (run.outcomes_of(&entry.test).as_slice(), crash) {
+        ([], Some(crash)) => (Status::Crashed(crash.what.clone()), crash.output.clone()),
+        (_, Some(_)) => (
+            Status::DidNotRun("reported more than once; not counted".into()),
+            String::new(),
+        ),
+        ([], None) => (Status::DidNotRun(evidence.not_run.clone()), String::new()),
+        ([Outcome::Ok], None) => (Status::Passed, String::new()),
+        ([Outcome::Ignored], None) => (Status::Ignored, String::new()),
+        ([Outcome::Failed], None) => {
             let output = run.failures.get(&entry.test).cloned();
             (
                 Status::Failed,
@@ -365,6 +533,7 @@ struct Options {
     mode: Mode,
     json: Option<PathBuf>,
     timeout: Duration,
+    test_timeout: Duration,
 }
 
 fn parse_args(args: &[String]) -> Result<Options> {
@@ -374,6 +543,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         mode: Mode::Cumulative,
         json: None,
         timeout: TIMEOUT_DEFAULT,
+        test_timeout: TEST_TIMEOUT_DEFAULT,
     };
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -392,13 +562,17 @@ fn parse_args(args: &[String]) -> Result<Options> {
                     .ok_or_else(|| usage_error("--json needs a FILE", USAGE))?;
                 options.json = Some(PathBuf::from(file));
             }
-            "--timeout" => {
+            "--timeout" | "--test-timeout" => {
                 let secs = iter
                     .next()
                     .and_then(|s| s.parse::<u64>().ok())
                     .filter(|s| *s > 0);
-                let secs = secs.ok_or_else(|| usage_error("--timeout needs SECS > 0", USAGE))?;
-                options.timeout = Duration::from_secs(secs);
+                let secs =
+                    secs.ok_or_else(|| usage_error(format!("{arg} needs SECS > 0"), USAGE))?;
+                match arg.as_str() {
+                    "--timeout" => options.timeout = Duration::from_secs(secs),
+                    _ => options.test_timeout = Duration::from_secs(secs),
+                }
             }
             flag if flag.starts_with('-') => {
                 return Err(usage_error(format!("unknown option `{flag}`"), USAGE));
@@ -417,6 +591,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let points = points::load(&ws)?;
     let mut grader = Grader::new(&ws, &points);
     grader.timeout = options.timeout;
+    grader.test_timeout = options.test_timeout;
     let mut reports = Vec::new();
     for chapter in &selected {
         let features = options.mode.features(chapter, &all);
@@ -491,8 +666,7 @@ fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated:
     let chapter = &report.chapter;
     let tests = format!("{}/{}", report.passed(), report.tests.len());
     let points = format!("{}/{}", report.points(), report.max_points());
-    let complete = report.first_failure().is_none() && !report.tests.is_empty();
-    let mark = if complete { "✓" } else { "✗" };
+    let mark = if report.complete() { "✓" } else { "✗" };
     let mut out = format!("{mark} {:width$}  {tests:>9}  {points:>10}\n", chapter.name);
     let pad = " ".repeat(6);
     if start_here {
@@ -522,27 +696,139 @@ fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated:
             out.push_str(&format!("{pad}{line}\n"));
         }
     }
-    if let Some(first) = report.first_failure() {
-        out.push_str(&failure_lines(first, &pad));
+    out.push_str(&failures(report, &pad));
+    out
+}
+
+/// The first failing test: name, a few lines of its message, and the book
+/// section, or the chapter whose code it failed in. If that is another
+/// chapter's, the first test failing in this chapter's own code follows.
+/// Without failures, the first test that did not pass (ignored, not run).
+fn failures(report: &ChapterReport, pad: &str) -> String {
+    let chapter = &report.chapter;
+    let Some(first) = report.first_failure() else {
+        let not_passed = report
+            .tests
+            .iter()
+            .find(|t| t.status != Status::Passed && t.status != Status::NotCompiled);
+        return not_passed.map_or_else(String::new, |test| {
+            format!(
+                "{pad}first test not passed: {} ({})\n",
+                test.entry.test,
+                test.status_text()
+            )
+        });
+    };
+    let mut out = failure_lines("first failing test", first, chapter, pad);
+    if elsewhere(&first.output, chapter.number).is_some() {
+        let own = report
+            .tests
+            .iter()
+            .find(|t| t.is_failure() && elsewhere(&t.output, chapter.number).is_none());
+        if let Some(own) = own {
+            out.push_str(&failure_lines(
+                "first failing test in this chapter's own code",
+                own,
+                chapter,
+                pad,
+            ));
+        }
     }
     out
 }
 
-/// The first failing test: name, a few lines of its message, the section.
-fn failure_lines(test: &TestResult, pad: &str) -> String {
-    if test.status == Status::NotCompiled {
-        return String::new();
-    }
+fn failure_lines(label: &str, test: &TestResult, chapter: &Chapter, pad: &str) -> String {
     let mut out = format!(
-        "{pad}first failing test: {} ({})\n",
+        "{pad}{label}: {} ({})\n",
         test.entry.test,
         test.status_text()
     );
     for line in libtest::excerpt(&test.output, 6) {
         out.push_str(&format!("{pad}  │ {line}\n"));
     }
-    out.push_str(&format!("{pad}read book §{}\n", test.entry.section));
+    for line in pointer(test, chapter) {
+        out.push_str(&format!("{pad}{line}\n"));
+    }
     out
+}
+
+/// Where a failure happened, when it is in another chapter's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Elsewhere {
+    /// The test reached chapter N's `todo!("chNN: …")`.
+    Todo(u32),
+    /// The test panicked in chapter N's file under `chapters/`.
+    Panicked { chapter: u32, location: String },
+}
+
+/// Whether a failure's output shows it happened in another chapter's code
+/// than chapter `own`'s: `not yet implemented: chMM: …`, or a panic located
+/// in `chapters/chMM_…`. (A panic in the reference, `solutions/…`, is the
+/// graded chapter's doing: it called the reference.)
+pub fn elsewhere(output: &str, own: u32) -> Option<Elsewhere> {
+    let marker = "not yet implemented: ch";
+    for (at, _) in output.match_indices(marker) {
+        if let Some(number) = chapter_number(&output[at + marker.len()..], ':')
+            && number != own
+        {
+            return Some(Elsewhere::Todo(number));
+        }
+    }
+    let panic = output.lines().find_map(|l| l.split_once(" panicked at "))?;
+    let location = panic.1.trim().trim_end_matches(':').replace("src/../", "");
+    let (_, file) = location.split_once("chapters/ch")?;
+    let number = chapter_number(file, '_')?;
+    (number != own).then_some(Elsewhere::Panicked {
+        chapter: number,
+        location,
+    })
+}
+
+/// The number at the start of `text`, if `end` follows it: `03:` → 3.
+fn chapter_number(text: &str, end: char) -> Option<u32> {
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    if digits == 0 || !text[digits..].starts_with(end) {
+        return None;
+    }
+    text[..digits].parse().ok()
+}
+
+/// What to do about a failing test: read its book section, or, if it
+/// failed in another chapter's code, see to that chapter first.
+fn pointer(test: &TestResult, chapter: &Chapter) -> Vec<String> {
+    let Some(elsewhere) = elsewhere(&test.output, chapter.number) else {
+        return vec![format!("read book §{}", test.entry.section)];
+    };
+    let (other, first) = match elsewhere {
+        Elsewhere::Todo(other) => (
+            other,
+            format!(
+                "this test runs chapter {other}'s code, which is not done yet: \
+                 finish chapter {other} first, or grade"
+            ),
+        ),
+        Elsewhere::Panicked {
+            chapter: other,
+            location,
+        } => (
+            other,
+            format!(
+                "this test failed in chapter {other}'s code ({location}), not in this \
+                 chapter's: fix chapter {other} first, or grade"
+            ),
+        ),
+    };
+    vec![
+        first,
+        format!(
+            "this chapter on the reference for the others with `cargo xtask grade {} --isolated`",
+            chapter.number
+        ),
+        format!(
+            "(or `cargo test --test {} --features ref-ch{other:02}`)",
+            chapter.name
+        ),
+    ]
 }
 
 /// Gradescope's results.json.
@@ -565,6 +851,10 @@ pub fn results_json(reports: &[ChapterReport], board: &str) -> Value {
 
 fn test_json(report: &ChapterReport, index: usize, test: &TestResult) -> Value {
     let mut output = format!("{} — book §{}", test.status_text(), test.entry.section);
+    if test.is_failure() && elsewhere(&test.output, report.chapter.number).is_some() {
+        let advice = pointer(test, &report.chapter).join(" ");
+        output = format!("{} — {advice}", test.status_text());
+    }
     if !test.output.is_empty() {
         output.push_str("\n\n");
         output.push_str(&shorten(&test.output, 4000));
@@ -625,7 +915,7 @@ mod tests {
     #[test]
     fn points_only_for_ok_lines() {
         let entries = [entry("a", 2), entry("b", 3), entry("c", 5)];
-        let scored = score(&entries, &libtest::parse(RUN), None);
+        let scored = score(&entries, &Evidence::of_run(libtest::parse(RUN)));
         let statuses: Vec<&Status> = scored.tests.iter().map(|t| &t.status).collect();
         let did_not_run = Status::DidNotRun("did not run".into());
         assert_eq!(
@@ -643,8 +933,7 @@ mod tests {
         let forged = "test a ... ok\ntest a ... ok\ntest b ... ok\ntest result: ok. 1 passed; 0 failed; 0 ignored\n";
         let scored = score(
             &[entry("a", 1), entry("b", 1)],
-            &libtest::parse(forged),
-            None,
+            &Evidence::of_run(libtest::parse(forged)),
         );
         assert!(scored.problem.is_some());
         assert!(
@@ -657,13 +946,11 @@ mod tests {
     #[test]
     fn duplicate_results_are_not_counted() {
         let forged = "test a ... ok\ntest a ... FAILED\n";
-        let scored = score(&[entry("a", 1)], &libtest::parse(forged), Some("timed out"));
+        let evidence = Evidence::of_run(libtest::parse(forged));
+        let scored = score(&[entry("a", 1)], &evidence);
         assert_eq!(scored.tests[0].earned(), 0);
-        let cut = score(&[entry("b", 1)], &libtest::parse(forged), Some("timed out"));
-        assert_eq!(
-            cut.tests[0].status,
-            Status::DidNotRun("did not finish".into())
-        );
+        let cut = score(&[entry("b", 1)], &evidence);
+        assert_eq!(cut.tests[0].status, Status::DidNotRun("did not run".into()));
     }
 
     #[test]
@@ -683,7 +970,7 @@ mod tests {
 
     fn report() -> ChapterReport {
         let entries = [entry("a", 2), entry("b", 3)];
-        let scored = score(&entries, &libtest::parse(RUN), None);
+        let scored = score(&entries, &Evidence::of_run(libtest::parse(RUN)));
         ChapterReport {
             chapter: chapter(1, "ch01_memtable"),
             tests: scored.tests,
@@ -738,11 +1025,21 @@ mod tests {
 
     #[test]
     fn options_parse() {
-        let args: Vec<String> = ["2", "--isolated", "--json", "r.json", "ch03"]
-            .map(String::from)
-            .into();
+        let args: Vec<String> = [
+            "2",
+            "--isolated",
+            "--json",
+            "r.json",
+            "ch03",
+            "--test-timeout",
+            "9",
+        ]
+        .map(String::from)
+        .into();
         let options = parse_args(&args).unwrap();
         assert_eq!(options.mode, Mode::Isolated);
+        assert_eq!(options.test_timeout, Duration::from_secs(9));
+        assert_eq!(options.timeout, TIMEOUT_DEFAULT);
         assert_eq!(options.selectors, vec!["2", "ch03"]);
         assert_eq!(options.json, Some(PathBuf::from("r.json")));
         for bad in [
@@ -750,6 +1047,7 @@ mod tests {
             &["--isolated", "--reference"],
             &["--fast"],
             &["--timeout", "0"],
+            &["--test-timeout"],
         ] {
             let bad: Vec<String> = bad.iter().map(|s| s.to_string()).collect();
             assert!(
@@ -757,5 +1055,187 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    /// A chapter of four tests whose parallel run aborted: the serial
+    /// re-runs found `boom` (an abort) and `hang` (never finished); `c`
+    /// failed on its own, `d` passed.
+    fn crashed_report() -> ChapterReport {
+        let entries = [
+            entry("boom", 2),
+            entry("hang", 1),
+            entry("c", 1),
+            entry("d", 1),
+            entry("never", 1),
+        ];
+        let run = "test c ... FAILED\ntest d ... ok\n\nfailures:\n\n---- c stdout ----\nthread 'c' (9) panicked at tests/t.rs:1:1:\nassertion failed: x\n\nfailures:\n    c\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 2 filtered out\n";
+        let mut evidence = Evidence::of_run(libtest::parse(run));
+        evidence.crashes = vec![
+            crash::Crash {
+                test: "boom".into(),
+                what: "crashed the test binary with SIGABRT".into(),
+                output: "memory allocation of 309237645240 bytes failed\nthe test binary died while this test ran (signal: 6, SIGABRT: process abort signal)".into(),
+            },
+            crash::Crash {
+                test: "hang".into(),
+                what: "timed out: still running after 60 s".into(),
+                output: "the test binary was killed: this test was still running after 60 s".into(),
+            },
+        ];
+        let scored = score(&entries, &evidence);
+        ChapterReport {
+            chapter: chapter(3, "ch03_sstable"),
+            tests: scored.tests,
+            problem: Some("the test run crashed (signal: 6, SIGABRT: process abort signal)".into()),
+            unlisted: scored.unlisted,
+        }
+    }
+
+    #[test]
+    fn crashed_tests_fail_with_their_output_and_others_still_count() {
+        let report = crashed_report();
+        let statuses: Vec<&Status> = report.tests.iter().map(|t| &t.status).collect();
+        assert_eq!(
+            statuses,
+            vec![
+                &Status::Crashed("crashed the test binary with SIGABRT".into()),
+                &Status::Crashed("timed out: still running after 60 s".into()),
+                &Status::Failed,
+                &Status::Passed,
+                &Status::DidNotRun("did not run".into()),
+            ]
+        );
+        assert_eq!(report.points(), 1);
+        assert!(report.unlisted.is_empty(), "{:?}", report.unlisted);
+        let board = scoreboard(Mode::Isolated, &[report], false);
+        assert!(
+            board.contains("first failing test: boom (crashed the test binary with SIGABRT)"),
+            "{board}"
+        );
+        assert!(
+            board.contains("│ memory allocation of 309237645240 bytes failed"),
+            "{board}"
+        );
+        assert!(board.contains("read book §1.2"), "{board}");
+    }
+
+    #[test]
+    fn the_first_failing_test_is_one_that_failed_not_one_that_did_not_run() {
+        let mut report = crashed_report();
+        report.tests.swap(0, 4);
+        report.tests.swap(1, 2);
+        // Order now: never (did not run), c (failed), …
+        let first = report.first_failure().unwrap();
+        assert_eq!(first.entry.test, "c");
+        let board = scoreboard(Mode::Cumulative, &[report], false);
+        assert!(board.contains("first failing test: c (failed)"), "{board}");
+        assert!(!board.contains("first failing test: never"), "{board}");
+        let mut unrun = crashed_report();
+        unrun.tests.retain(|t| !t.is_failure());
+        let board = scoreboard(Mode::Cumulative, &[unrun], false);
+        assert!(
+            board.contains("first test not passed: never (did not run)"),
+            "{board}"
+        );
+        assert!(!board.contains("read book"), "{board}");
+    }
+
+    #[test]
+    fn failures_in_another_chapters_code_are_recognised() {
+        let todo = "thread 't' (3) panicked at src/../chapters/ch01_memtable.rs:50:9:\nnot yet implemented: ch01: find the newest version — book §1.3";
+        assert_eq!(elsewhere(todo, 3), Some(Elsewhere::Todo(1)));
+        assert_eq!(elsewhere(todo, 1), None, "its own todo");
+        let bug =
+            "thread 't' (3) panicked at src/../chapters/ch02_wal.rs:7:5:\nindex out of bounds";
+        assert_eq!(
+            elsewhere(bug, 3),
+            Some(Elsewhere::Panicked {
+                chapter: 2,
+                location: "chapters/ch02_wal.rs:7:5".into()
+            })
+        );
+        let dir = "thread 't' (3) panicked at src/../chapters/ch03_sstable/block.rs:7:5:\noops";
+        assert_eq!(elsewhere(dir, 3), None);
+        assert!(matches!(
+            elsewhere(dir, 5),
+            Some(Elsewhere::Panicked { chapter: 3, .. })
+        ));
+        let reference = "thread 't' (3) panicked at src/../solutions/ch01_memtable.rs:7:5:\noops";
+        assert_eq!(elsewhere(reference, 3), None);
+        let test = "thread 't' (3) panicked at tests/ch03_sstable.rs:7:5:\nassertion failed";
+        assert_eq!(elsewhere(test, 3), None);
+        assert_eq!(elsewhere("not yet implemented: chapter", 3), None);
+        assert_eq!(chapter_number("12_x", '_'), Some(12));
+        assert_eq!(chapter_number("_x", '_'), None);
+        assert_eq!(chapter_number("1x", '_'), None);
+    }
+
+    #[test]
+    fn a_failure_in_another_chapter_sends_there_not_to_the_book() {
+        let mut report = crashed_report();
+        report.tests[0].status = Status::Failed;
+        report.tests[0].output = "thread 'boom' (3) panicked at src/../chapters/ch01_memtable.rs:50:9:\nnot yet implemented: ch01: find the newest version — book §1.3".into();
+        let board = scoreboard(Mode::Cumulative, &[report.clone()], false);
+        assert!(
+            board.contains(
+                "this test runs chapter 1's code, which is not done yet: finish chapter 1 first, or grade\n"
+            ),
+            "{board}"
+        );
+        assert!(
+            board.contains("`cargo xtask grade 3 --isolated`"),
+            "{board}"
+        );
+        assert!(
+            board.contains("(or `cargo test --test ch03_sstable --features ref-ch01`)"),
+            "{board}"
+        );
+        // The book pointer is for the first failure in this chapter's code.
+        let own = board
+            .find("first failing test in this chapter's own code: hang")
+            .expect(&board);
+        assert_eq!(board.matches("read book §").count(), 1, "{board}");
+        assert!(board[own..].contains("read book §1.2"), "{board}");
+        let json = results_json(&[report], &board).render();
+        assert!(
+            json.contains("failed — this test runs chapter 1's code"),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn culprits_that_ended_alike_are_listed_together() {
+        let crash = |test: &str, what: &str| crash::Crash {
+            test: test.into(),
+            what: what.into(),
+            output: "memory allocation of 8 bytes failed\nthe test binary died".into(),
+        };
+        let abort = "crashed the test binary with SIGABRT";
+        let recovery = crash::Recovery {
+            crashes: vec![
+                crash("a", abort),
+                crash("b", "timed out"),
+                crash("c", abort),
+                crash("d", abort),
+                crash("e", abort),
+                crash("f", abort),
+            ],
+            stopped: Some("the re-runs ran out of time (600 s allowed)".into()),
+            ..Default::default()
+        };
+        let end = crash::End {
+            stderr: Vec::new(),
+            status: Some("signal: 6, SIGABRT: process abort signal".into()),
+            killed: None,
+        };
+        assert_eq!(
+            crash_problem(&end, &recovery),
+            "the test run crashed (signal: 6, SIGABRT: process abort signal); \
+             its tests were re-run one at a time (--test-threads=1):
+  a: crashed the test binary with SIGABRT: memory allocation of 8 bytes failed
+  (the same for c, d, e and 1 more)
+  b: timed out: memory allocation of 8 bytes failed
+  the re-runs ran out of time (600 s allowed); the tests that had not run score 0"
+        );
     }
 }

@@ -18,6 +18,11 @@
 //!
 //! test result: FAILED. 3 passed; 3 failed; 1 ignored; 0 measured; …
 //! ```
+//!
+//! Run one test at a time (`--test-threads=1`), libtest announces each test
+//! before running it (`test NAME ... `) and completes the line after; a
+//! binary that dies mid-test leaves that line unfinished, which names the
+//! culprit ([`TestRun::unfinished`]).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +52,10 @@ pub struct TestRun {
     pub failures: BTreeMap<String, String>,
     /// The `test result:` line, if the run got that far.
     pub summary: Option<Summary>,
+    /// The test announced last (`test NAME ... ` with no result after it)
+    /// if nothing was printed after it: in a serial run that died, the test
+    /// that was running.
+    pub unfinished: Option<String>,
 }
 
 impl TestRun {
@@ -80,8 +89,14 @@ pub fn parse(stdout: &str) -> TestRun {
         }
         if let Some((name, outcome)) = result_line(line) {
             run.outcomes.push((name, outcome));
+            run.unfinished = None;
         } else if let Some(summary) = summary_line(line) {
             run.summary = Some(summary);
+            run.unfinished = None;
+        } else if let Some(name) = announcement(line) {
+            run.unfinished = Some(name.to_string());
+        } else if !line.trim().is_empty() {
+            run.unfinished = None;
         }
     }
     close_section(&mut run, section);
@@ -123,6 +138,15 @@ fn result_line(line: &str) -> Option<(String, Outcome)> {
         return None;
     }
     Some((name.to_string(), outcome))
+}
+
+/// `test NAME ... ` (or `test NAME - should panic ... `) with no result
+/// after it: a test announced, still running when the output ended. Output
+/// the test wrote to stdout itself may follow on the same line.
+fn announcement(line: &str) -> Option<&str> {
+    let (name, _) = line.strip_prefix("test ")?.split_once(" ... ")?;
+    let name = name.strip_suffix(" - should panic").unwrap_or(name);
+    (!name.is_empty() && !name.contains(' ')).then_some(name)
 }
 
 /// `test result: ok. 3 passed; 0 failed; 1 ignored; …`.
@@ -183,7 +207,7 @@ pub fn excerpt(failure: &str, max: usize) -> Vec<String> {
 }
 
 /// Cuts a line to at most `max` characters.
-fn shorten(line: &str, max: usize) -> String {
+pub fn shorten(line: &str, max: usize) -> String {
     match line.char_indices().nth(max) {
         Some((index, _)) => format!("{}…", &line[..index]),
         None => line.to_string(),
@@ -285,6 +309,42 @@ test result: FAILED. 2 passed; 2 failed; 2 ignored; 0 measured; 0 filtered out; 
         let run = parse("running 2 tests\ntest a ... ok\ntest b ... ");
         assert_eq!(run.outcomes, vec![("a".to_string(), Outcome::Ok)]);
         assert_eq!(run.summary, None);
+    }
+
+    /// `cargo test -- --test-threads=1` whose binary aborted in its third
+    /// test (stdout only; the abort message went to stderr).
+    const SERIAL_CRASH: &str = "
+running 5 tests
+test a ... ok
+test m::b - should panic ... ok
+test m::boom ... ";
+
+    #[test]
+    fn serial_crash_names_the_unfinished_test() {
+        let run = parse(SERIAL_CRASH);
+        assert_eq!(run.unfinished.as_deref(), Some("m::boom"));
+        assert_eq!(run.summary, None);
+        let got: Vec<&str> = run.outcomes.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(got, ["a", "m::b"]);
+        // Output the test wrote to stdout itself may follow the announcement.
+        let run = parse("test a ... ok\ntest slow - should panic ... partial line");
+        assert_eq!(run.unfinished.as_deref(), Some("slow"));
+        let run = parse("test a ... ok\ntest hang ... \n");
+        assert_eq!(run.unfinished.as_deref(), Some("hang"));
+    }
+
+    #[test]
+    fn completed_runs_have_no_unfinished_test() {
+        assert_eq!(parse(SAMPLE).unfinished, None);
+        let serial = "running 2 tests\ntest a ... ok\ntest b ... FAILED\n\nfailures:\n\n---- b stdout ----\npanicked\n\nfailures:\n    b\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n";
+        let run = parse(serial);
+        assert_eq!(run.unfinished, None);
+        assert_eq!(run.outcomes.len(), 2);
+        // A crash between tests (after a result) names no test.
+        assert_eq!(parse("test a ... ok\n").unfinished, None);
+        // Parallel runs announce nothing; the warning is not an announcement.
+        let parallel = "test a ... ok\ntest slow has been running for over 60 seconds\n";
+        assert_eq!(parse(parallel).unfinished, None);
     }
 
     #[test]

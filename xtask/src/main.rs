@@ -10,11 +10,11 @@
 //! - `dump`: print a WAL or a table file in human-readable form;
 //! - `book`: build the mdBook.
 //!
-//! The default build depends only on the workbook's own library, with the
-//! reference selected (for `dump`'s decoders), so a learner's first
-//! `cargo xtask grade` compiles little more than the graded tests need;
-//! arguments, the points file and JSON are handled by hand. Only `book`
-//! needs mdBook's library, behind the `book` feature (see `book.rs`).
+//! The default build has no dependencies at all, so a learner's first
+//! `cargo xtask grade` compiles only this crate; arguments, the points file
+//! and JSON are handled by hand. `book` (mdBook's library) and `dump` (the
+//! workbook's library with the reference selected) are behind features of
+//! those names, and re-invoke xtask with them (see `rerun.rs`).
 //!
 //! Environment: `LSM_WORKBOOK_ROOT` overrides the workbook root (default: the
 //! parent of this crate's directory), so the tools can run on a fixture.
@@ -68,6 +68,9 @@ pub enum Failure {
     Failed(String),
     /// `--help` was asked for: the usage is printed, exit code 0.
     Help(&'static str),
+    /// A re-invoked xtask (see `rerun.rs`) failed and printed why: exit
+    /// with this code (2 for bad arguments, else 1), adding nothing.
+    Quiet(u8),
 }
 
 /// The result type of every command.
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Quiet(code)) => ExitCode::from(code),
     }
 }
 
@@ -147,10 +151,16 @@ fn run_dump(args: &[String]) -> Result<()> {
 }
 
 /// Without the `dump` feature the workbook library is not part of xtask:
-/// run xtask again with it (see `rerun.rs`).
+/// run xtask again with it (see `rerun.rs`). The child prints the dump and
+/// any problem (`error: FILE: N problems found`); its exit code is passed on
+/// without a second message.
 #[cfg(not(feature = "dump"))]
 fn run_dump(args: &[String]) -> Result<()> {
     let mut rerun = vec!["dump".to_string()];
     rerun.extend_from_slice(args);
-    rerun::with_feature("dump", &rerun)
+    match rerun::with_feature("dump", &rerun)? {
+        0 => Ok(()),
+        2 => Err(Failure::Quiet(2)),
+        _ => Err(Failure::Quiet(1)),
+    }
 }

@@ -1,4 +1,4 @@
-//! Dumping a table: the footer, each data block, the index and the filter,
+//! Dumping a table: the footer, each data block, the filter and the index,
 //! each decoded by the reference and each on its own, so that damage in one
 //! part is reported at its offset and the rest is still shown.
 //!
@@ -10,7 +10,7 @@
 use lsm_workbook::ch03_sstable::block::{
     BLOCK_HEADER_LEN_BYTES, BLOCK_PAYLOAD_LEN_MAX_BYTES, Block, unframe,
 };
-use lsm_workbook::ch03_sstable::footer::{FOOTER_LEN_BYTES, FORMAT_VERSION};
+use lsm_workbook::ch03_sstable::footer::{FOOTER_CRC_OFFSET, FOOTER_LEN_BYTES, FORMAT_VERSION};
 use lsm_workbook::ch03_sstable::{BlockHandle, Footer};
 use lsm_workbook::ch04_bloom::BloomFilter;
 use lsm_workbook::ch05_index::{IndexEntry, SparseIndex};
@@ -18,7 +18,8 @@ use lsm_workbook::fs::ReadableFile;
 
 use super::{Out, TABLE_MAGIC, damage, say, show, show_entry};
 
-/// Prints the table read from `file`.
+/// Prints the table read from `file`: the footer, the data blocks, then
+/// the filter and the index (file order).
 pub fn dump(file: Box<dyn ReadableFile>, limit: usize, out: &mut Out) {
     let raw = Raw { file };
     let Some((footer, verified)) = read_footer(&raw, out) else {
@@ -34,11 +35,18 @@ pub fn dump(file: Box<dyn ReadableFile>, limit: usize, out: &mut Out) {
     });
     let totals = match &index {
         Some(Ok(index)) => blocks_from_index(&raw, index, limit, out),
-        _ => blocks_by_walk(&raw, &footer, index.is_some(), limit, out),
+        _ => {
+            let why = match (verified, &index) {
+                (false, _) => "the footer is invalid, so the regions it names are unverified",
+                (true, Some(_)) => "the index is damaged, see below",
+                (true, None) => "the table has no index",
+            };
+            blocks_by_walk(&raw, &footer, why, limit, out)
+        }
     };
     print_totals(&footer, verified, &totals, out);
-    print_index(&footer, index.as_ref(), out);
-    print_filter(&footer, filter.as_ref(), out);
+    print_filter(&footer, verified, filter.as_ref(), out);
+    print_index(&footer, verified, index.as_ref(), out);
 }
 
 /// The table file, read at offsets after a bounds check.
@@ -142,7 +150,8 @@ fn read_footer(raw: &Raw, out: &mut Out) -> Option<(Footer, bool)> {
             damage!(out, "footer at {offset}: CORRUPTION: {detail}");
             say!(
                 out,
-                "  (the fields above are unverified; the dump goes on with them, best effort)"
+                "  (the footer is invalid: its fields and the regions they name are unverified; \
+                 the dump goes on with them, best effort)"
             );
             Some((raw_footer, false))
         }
@@ -183,16 +192,35 @@ fn print_footer(offset: u64, bytes: &[u8; FOOTER_LEN_BYTES], out: &mut Out) -> F
     say!(out, "  index        {}", handle(footer.index));
     let version_ok = match version == FORMAT_VERSION {
         true => "ok".to_string(),
-        false => format!("this reader knows {FORMAT_VERSION}"),
+        false => format!("BAD, this reader knows {FORMAT_VERSION}"),
     };
     say!(out, "  version      {version} ({version_ok})");
-    say!(out, "  crc          {crc:#010x}");
+    let computed = crc32(&bytes[..FOOTER_CRC_OFFSET]);
+    let crc_ok = match crc == computed {
+        true => "ok".to_string(),
+        false => format!("BAD, computed {computed:#010x}"),
+    };
+    say!(out, "  crc          {crc:#010x} ({crc_ok})");
     let magic_ok = match magic == TABLE_MAGIC {
         true => "ok".to_string(),
         false => format!("BAD, expected {}", show(TABLE_MAGIC)),
     };
     say!(out, "  magic        {} ({magic_ok})", show(magic));
     footer
+}
+
+/// CRC-32 (IEEE, as `crc32fast` computes it), bit by bit: the footer's 60
+/// bytes do not need a table, and xtask needs no dependency for them.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            let mask = (crc & 1).wrapping_neg();
+            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
+        }
+    }
+    !crc
 }
 
 /// What the block walk found.
@@ -229,17 +257,7 @@ fn blocks_from_index(raw: &Raw, index: &SparseIndex, limit: usize, out: &mut Out
 /// Every data block, walking the data region by the blocks' own headers:
 /// after a damaged block the next one's position is unknown, so the walk
 /// stops.
-fn blocks_by_walk(
-    raw: &Raw,
-    footer: &Footer,
-    has_index: bool,
-    limit: usize,
-    out: &mut Out,
-) -> Totals {
-    let why = match has_index {
-        true => "the index is damaged, see below",
-        false => "the table has no index",
-    };
+fn blocks_by_walk(raw: &Raw, footer: &Footer, why: &str, limit: usize, out: &mut Out) -> Totals {
     let data_end = footer
         .data_len
         .min(raw.len().saturating_sub(FOOTER_LEN_BYTES as u64));
@@ -341,12 +359,31 @@ fn print_totals(footer: &Footer, verified: bool, totals: &Totals, out: &mut Out)
     }
 }
 
+/// A region named by the footer could not be read. With a valid footer,
+/// that is damage; with an invalid one, the region may not even exist (the
+/// footer's damage is already reported).
+fn unreadable(what: &str, at: BlockHandle, verified: bool, detail: &str, out: &mut Out) {
+    match verified {
+        true => damage!(out, "{what} at {}: CORRUPTION: {detail}", at.offset),
+        false => say!(
+            out,
+            "{what} at {} (named by the invalid footer, unverified): unreadable: {detail}",
+            at.offset
+        ),
+    }
+}
+
 /// The index entries: `N: last KEY@SEQ → OFFSET+LEN`.
-fn print_index(footer: &Footer, index: Option<&Result<SparseIndex, String>>, out: &mut Out) {
+fn print_index(
+    footer: &Footer,
+    verified: bool,
+    index: Option<&Result<SparseIndex, String>>,
+    out: &mut Out,
+) {
     let at = footer.index;
     match index {
         None => say!(out, "index: none"),
-        Some(Err(detail)) => damage!(out, "index at {}: CORRUPTION: {detail}", at.offset),
+        Some(Err(detail)) => unreadable("index", at, verified, detail, out),
         Some(Ok(index)) => {
             let count = index.entries().len();
             let entries = if count == 1 { "entry" } else { "entries" };
@@ -370,11 +407,16 @@ fn print_index(footer: &Footer, index: Option<&Result<SparseIndex, String>>, out
 }
 
 /// The filter's parameters and its expected false-positive rate.
-fn print_filter(footer: &Footer, filter: Option<&Result<BloomFilter, String>>, out: &mut Out) {
+fn print_filter(
+    footer: &Footer,
+    verified: bool,
+    filter: Option<&Result<BloomFilter, String>>,
+    out: &mut Out,
+) {
     let at = footer.filter;
     match filter {
         None => say!(out, "filter: none"),
-        Some(Err(detail)) => damage!(out, "filter at {}: CORRUPTION: {detail}", at.offset),
+        Some(Err(detail)) => unreadable("filter", at, verified, detail, out),
         Some(Ok(filter)) => {
             let line = filter_line(filter);
             say!(out, "filter at {}: {} bytes, {line}", at.offset, at.len);

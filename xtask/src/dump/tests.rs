@@ -190,6 +190,15 @@ fn table_dump_shows_footer_blocks_index_and_filter() {
     );
     assert!(out.text.contains("  entry_count  40\n"));
     assert!(out.text.contains("  magic        \"LSMWBTAB\" (ok)\n"));
+    assert!(out.text.contains("  version      1 (ok)\n"));
+    let crc = out.text.lines().find(|l| l.starts_with("  crc ")).unwrap();
+    assert!(crc.ends_with(" (ok)"), "{crc}");
+    let filter_at = out.text.find("\nfilter at ").unwrap();
+    let index_at = out.text.find("\nindex at ").unwrap();
+    assert!(
+        filter_at < index_at,
+        "the filter comes first, as in the file"
+    );
     let blocks = out.text.lines().filter(|l| l.starts_with("block ")).count();
     assert_eq!(blocks as u64, footer.block_count);
     assert!(footer.block_count > 2, "the test needs several blocks");
@@ -262,7 +271,8 @@ fn without_an_index_the_block_walk_stops_at_the_damage() {
     write_sst(&path, true);
     let out = dump(&path, 0);
     assert_eq!(out.problems, 0);
-    assert!(out.text.contains("index: none\nfilter: none\n"));
+    assert!(out.text.contains("filter: none\nindex: none\n"));
+    assert!(out.text.contains("; the table has no index):"));
     let second = out
         .text
         .lines()
@@ -329,4 +339,63 @@ fn a_file_is_a_table_if_it_ends_with_the_magic() {
     let renamed = dir.join("wal.dat");
     std::fs::rename(&log, &renamed).unwrap();
     assert!(dump(&renamed, 0).text.contains("write-ahead log, "));
+}
+
+/// Flips a bit of the footer's byte `at` (0..72).
+fn flip_footer_bit(path: &Path, at: u64) {
+    let len = std::fs::metadata(path).unwrap().len();
+    flip_bit(path, len - 72 + at);
+}
+
+#[test]
+fn a_bad_footer_checksum_is_marked_on_its_line() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    // A bit of `entry_count`: the fields still look plausible.
+    flip_footer_bit(&path, 16);
+    let out = dump(&path, 0);
+    let crc = out.text.lines().find(|l| l.starts_with("  crc ")).unwrap();
+    assert!(crc.contains(" (BAD, computed 0x"), "{crc}");
+    assert!(out.text.contains("  magic        \"LSMWBTAB\" (ok)\n"));
+    assert!(out.text.contains("CORRUPTION: footer checksum mismatch"));
+    assert!(out.text.contains("the footer is invalid"));
+    assert_eq!(
+        out.problems, 1,
+        "the counts differ, but the footer is unverified"
+    );
+}
+
+#[test]
+fn an_invalid_footer_leaves_its_regions_unverified_not_damaged() {
+    let dir = TempDir::new();
+    // No index: the walk must not blame a damaged index.
+    let plain = dir.join("plain.sst");
+    write_sst(&plain, true);
+    flip_footer_bit(&plain, 71);
+    let out = dump(&plain, 0);
+    assert!(!out.text.contains("the index is damaged"), "{}", out.text);
+    assert!(
+        out.text
+            .contains("; the footer is invalid, so the regions it names are unverified):")
+    );
+    assert!(out.text.contains("block 0 at 0: "));
+    assert_eq!(out.problems, 1);
+    // The index handle itself is off: its region is unverified, not damaged.
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    flip_footer_bit(&path, 40);
+    let out = dump(&path, 0);
+    let index = out
+        .text
+        .lines()
+        .find(|l| l.starts_with("index at "))
+        .unwrap();
+    assert!(
+        index.contains("(named by the invalid footer, unverified): unreadable: "),
+        "{index}"
+    );
+    assert!(!index.contains("CORRUPTION"), "{index}");
+    assert!(out.text.contains("; the footer is invalid, so the regions"));
+    assert_eq!(out.problems, 1, "only the footer");
 }
