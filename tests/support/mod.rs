@@ -5,6 +5,8 @@
 use bytes::Bytes;
 use lsm_workbook::types::{Entry, Value};
 
+pub mod alloc;
+
 /// `Bytes` from a string literal.
 pub fn b(text: &str) -> Bytes {
     Bytes::copy_from_slice(text.as_bytes())
