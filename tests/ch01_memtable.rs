@@ -128,6 +128,50 @@ fn tombstone_is_returned_not_hidden() {
     );
 }
 
+// `Memtable::delete(key, seq)` is provided and calls your `insert`: it must
+// store a tombstone version, never remove the key's older versions.
+#[test]
+fn delete_inserts_a_tombstone_that_hides_older_versions() {
+    let memtable = Memtable::new();
+    memtable.put(b("k"), 1, b("old"));
+    memtable.put(b("k"), 2, b("newer"));
+    memtable.delete(b("k"), 3);
+    memtable.delete(b("never-written"), 4);
+    assert_eq!(
+        memtable.get(b"k", SEQ_MAX),
+        Some(Value::Delete),
+        "after delete(k, 3) the newest version of k is a tombstone: did delete store Value::Delete?"
+    );
+    assert_eq!(
+        memtable.get(b"k", 2),
+        Some(val("newer")),
+        "a read at seq 2 is older than the delete and still sees version 2: a delete must not remove older versions"
+    );
+    assert_eq!(
+        memtable.get(b"never-written", SEQ_MAX),
+        Some(Value::Delete),
+        "deleting a key that was never written still stores its tombstone (an older table may hold the key)"
+    );
+    assert_eq!(
+        keys_of(&memtable),
+        ["k@3=<del>", "k@2=newer", "k@1=old", "never-written@4=<del>"],
+        "a tombstone is one more version in internal order, next to the versions it hides"
+    );
+    assert_eq!(
+        memtable.len(),
+        4,
+        "two puts and two tombstones are four versions"
+    );
+    assert_eq!(
+        memtable.approximate_size_bytes(),
+        (1 + 3 + ENTRY_OVERHEAD_BYTES)
+            + (1 + 5 + ENTRY_OVERHEAD_BYTES)
+            + (1 + ENTRY_OVERHEAD_BYTES)
+            + ("never-written".len() + ENTRY_OVERHEAD_BYTES),
+        "a tombstone costs its key and the overhead, with a value length of 0"
+    );
+}
+
 #[test]
 fn put_after_delete_makes_key_visible_again() {
     let memtable = Memtable::new();
