@@ -9,6 +9,8 @@
 //! `cargo xtask check` reuses [`Grader`] for the teaching contract.
 
 mod crash;
+#[cfg(test)]
+mod fixtures;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -891,26 +893,8 @@ fn shorten(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::fixtures::*;
     use super::*;
-
-    fn entry(test: &str, points: u32) -> Entry {
-        Entry {
-            test: test.into(),
-            points,
-            section: "1.2".into(),
-            line: 1,
-        }
-    }
-
-    fn chapter(number: u32, name: &str) -> Chapter {
-        Chapter {
-            number,
-            name: name.into(),
-            is_dir: false,
-        }
-    }
-
-    const RUN: &str = "running 3 tests\ntest a ... ok\ntest b ... FAILED\ntest extra ... ok\n\nfailures:\n\n---- b stdout ----\nthread 'b' (1) panicked at x.rs:1:1:\nnot yet implemented: ch01: b\n\nfailures:\n    b\n\ntest result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n";
 
     #[test]
     fn points_only_for_ok_lines() {
@@ -966,17 +950,6 @@ mod tests {
         );
         assert_eq!(Mode::Reference.features(&all[0], &all), vec!["solutions"]);
         assert!(Mode::Cumulative.features(&all[0], &all).is_empty());
-    }
-
-    fn report() -> ChapterReport {
-        let entries = [entry("a", 2), entry("b", 3)];
-        let scored = score(&entries, &Evidence::of_run(libtest::parse(RUN)));
-        ChapterReport {
-            chapter: chapter(1, "ch01_memtable"),
-            tests: scored.tests,
-            problem: None,
-            unlisted: Vec::new(),
-        }
     }
 
     #[test]
@@ -1056,41 +1029,6 @@ mod tests {
             );
         }
     }
-
-    /// A chapter of four tests whose parallel run aborted: the serial
-    /// re-runs found `boom` (an abort) and `hang` (never finished); `c`
-    /// failed on its own, `d` passed.
-    fn crashed_report() -> ChapterReport {
-        let entries = [
-            entry("boom", 2),
-            entry("hang", 1),
-            entry("c", 1),
-            entry("d", 1),
-            entry("never", 1),
-        ];
-        let run = "test c ... FAILED\ntest d ... ok\n\nfailures:\n\n---- c stdout ----\nthread 'c' (9) panicked at tests/t.rs:1:1:\nassertion failed: x\n\nfailures:\n    c\n\ntest result: FAILED. 1 passed; 1 failed; 0 ignored; 0 measured; 2 filtered out\n";
-        let mut evidence = Evidence::of_run(libtest::parse(run));
-        evidence.crashes = vec![
-            crash::Crash {
-                test: "boom".into(),
-                what: "crashed the test binary with SIGABRT".into(),
-                output: "memory allocation of 309237645240 bytes failed\nthe test binary died while this test ran (signal: 6, SIGABRT: process abort signal)".into(),
-            },
-            crash::Crash {
-                test: "hang".into(),
-                what: "timed out: still running after 60 s".into(),
-                output: "the test binary was killed: this test was still running after 60 s".into(),
-            },
-        ];
-        let scored = score(&entries, &evidence);
-        ChapterReport {
-            chapter: chapter(3, "ch03_sstable"),
-            tests: scored.tests,
-            problem: Some("the test run crashed (signal: 6, SIGABRT: process abort signal)".into()),
-            unlisted: scored.unlisted,
-        }
-    }
-
     #[test]
     fn crashed_tests_fail_with_their_output_and_others_still_count() {
         let report = crashed_report();
