@@ -20,7 +20,7 @@
 //! |--------------------------------|---------------------------------|-------------------------------|
 //! | [`CrashMode::ProcessKill`]     | every appended byte             | every change                  |
 //! | [`CrashMode::PowerLoss`]       | their synced bytes              | their synced entries          |
-//! | [`CrashMode::PowerLossRandom`] | synced bytes + a random part of the unsynced tail | each unsynced change survives or not, independently |
+//! | [`CrashMode::PowerLossRandom`] | synced bytes + a random prefix of the unsynced tail (none of it, or all of it, a quarter of the time each) | each unsynced change survives or not, independently |
 //! | [`CrashMode::Torn`]            | as random, and the last surviving 512-byte sector of the unsynced tail may be zeros or garbage | as random |
 //!
 //! It can also stop the world after operation *k* ([`SimFs::stop_after`]:
@@ -230,7 +230,8 @@ impl fmt::Display for CrashPoint {
 pub struct Fault {
     /// Which calls to fail.
     pub kind: OpKind,
-    /// Which one of them fails first, counting from 1 at injection time.
+    /// Which one of them fails first, counting from 1 at injection time;
+    /// 0 means none (the fault never fires, persistent or not).
     pub nth: u64,
     /// If `true`, that call and every later call of `kind` fail.
     pub persistent: bool,
@@ -241,7 +242,7 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// The `nth` call of `kind` fails, once.
+    /// The `nth` call of `kind` fails, once (never, if `nth` is 0).
     pub fn nth(kind: OpKind, nth: u64) -> Self {
         Fault {
             kind,
@@ -251,7 +252,7 @@ impl Fault {
         }
     }
 
-    /// Every call of `kind` from the `nth` on fails.
+    /// Every call of `kind` from the `nth` on fails (none, if `nth` is 0).
     pub fn persistent(self) -> Self {
         Fault {
             persistent: true,
@@ -668,13 +669,16 @@ impl State {
         for active in self.faults.iter_mut().filter(|a| a.fault.kind == kind) {
             active.seen += 1;
             let fault = active.fault;
-            if active.seen == fault.nth || (fault.persistent && active.seen > fault.nth) {
+            // Calls are counted from 1, so a fault with `nth == 0` never fires.
+            let due = active.seen == fault.nth || (fault.persistent && active.seen > fault.nth);
+            if fault.nth > 0 && due {
                 fired = Some((fault, active.seen));
             }
         }
-        // A one-shot fault that fired is spent.
-        self.faults
-            .retain(|a| a.fault.persistent || a.fault.kind != kind || a.seen < a.fault.nth);
+        // A one-shot fault that fired is spent; one with `nth == 0` is dead.
+        self.faults.retain(|a| {
+            a.fault.nth > 0 && (a.fault.persistent || a.fault.kind != kind || a.seen < a.fault.nth)
+        });
         let Some((fault, seen)) = fired else {
             return Ok(());
         };
@@ -813,16 +817,28 @@ impl Survival {
     /// The bytes of one file after the power loss.
     fn inode(&mut self, inode: &Inode) -> Inode {
         let synced = inode.synced;
-        let unsynced = inode.data.len() - synced;
-        let kept = match &mut self.rng {
-            Some(rng) => usize::try_from(rng.below(unsynced as u64 + 1)).unwrap_or(0),
-            None => 0,
-        };
+        let kept = self.kept_len(inode.data.len() - synced);
         let mut bytes = inode.disk_prefix(synced + kept);
         if self.torn && kept > 0 && self.coin() {
             self.tear_last_sector(&mut bytes, synced..synced + kept);
         }
         Inode::all_durable(bytes)
+    }
+
+    /// How many bytes of an unsynced tail of `unsynced` bytes survive: none
+    /// a quarter of the time, all of them a quarter of the time, and
+    /// otherwise a cut anywhere in `0..=unsynced`. Both ends are where
+    /// recovery bugs hide ("the last record is whole", "nothing after the
+    /// synced prefix"); a uniform cut alone would reach them once in
+    /// `unsynced + 1` images, i.e. practically never for a long tail.
+    fn kept_len(&mut self, unsynced: usize) -> usize {
+        let Some(rng) = &mut self.rng else { return 0 };
+        match rng.below(4) {
+            0 => 0,
+            1 => unsynced,
+            // `below` returns at most `unsynced`, which fits in a usize.
+            _ => usize::try_from(rng.below(unsynced as u64 + 1)).unwrap_or(unsynced),
+        }
     }
 
     /// Overwrites the part of `tail` that lies in its last sector with zeros
