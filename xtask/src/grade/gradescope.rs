@@ -6,7 +6,8 @@
 
 use crate::json::Value;
 
-use super::{ChapterReport, Status, TestResult, elsewhere, pointer};
+use super::advice::{elsewhere, pointer};
+use super::{ChapterReport, Status, TestResult};
 
 /// Gradescope's results.json.
 pub fn results_json(reports: &[ChapterReport], board: &str) -> Value {
