@@ -6,7 +6,16 @@
 //!   one non-blank line — mdBook silently inserts nothing for a missing anchor;
 //! - every chapter page's task list names real tests: lines starting with
 //!   `Tests:` (optionally emphasized) list backticked test names, each of which
-//!   is in points.toml under that chapter, and together they name them all.
+//!   is in points.toml under that chapter, and together they name them all;
+//!   task lists live on chapter pages only (a `Tests:` line elsewhere is
+//!   graded by nothing, so it is a problem);
+//! - the walkthrough of a chapter's reference is a spoiler, so it has a page
+//!   of its own, `book/src/chNN_topic_reference.md`, linked from SUMMARY.md
+//!   and from the chapter page; no other page includes code from a solution
+//!   region (`BEGIN SOLUTION` … `END SOLUTION`) of `solutions/`;
+//! - every page in `book/src/` is linked from SUMMARY.md: mdBook renders only
+//!   the pages SUMMARY.md names, so any other page (and every link to it) is
+//!   silently missing from the built book.
 
 use std::path::Path;
 
@@ -169,15 +178,7 @@ pub fn check(ws: &Workspace, chapters: &[Chapter], points: &Points) -> Result<Ve
         }
     };
     for chapter in chapters {
-        let page = format!("{}.md", chapter.name);
-        if !src.join(&page).is_file() {
-            problems.push(format!(
-                "book/src/{page}: missing (chapter {})",
-                chapter.number
-            ));
-        } else if !links.contains(&page) {
-            problems.push(format!("book/src/SUMMARY.md: does not link {page}"));
-        }
+        problems.extend(check_chapter_pages(&src, chapter, &links));
     }
     for relative in workspace::walk_files(&src)? {
         if relative.extension().is_some_and(|e| e == "md") {
@@ -188,7 +189,24 @@ pub fn check(ws: &Workspace, chapters: &[Chapter], points: &Points) -> Result<Ve
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
+            let page = relative.to_string_lossy().replace('\\', "/");
             problems.extend(check_includes(&label, &text, &dir));
+            if !chapters.iter().any(|c| page == reference_page(c)) {
+                problems.extend(check_no_solution_regions(&label, &text, &dir));
+            }
+            if page != "SUMMARY.md" && !links.contains(&page) {
+                problems.push(format!(
+                    "{label}: not linked from SUMMARY.md, so mdBook does not build it"
+                ));
+            }
+            if !chapters.iter().any(|c| page == format!("{}.md", c.name)) {
+                for (line, _) in task_tests(&text) {
+                    problems.push(format!(
+                        "{label}:{line}: a `Tests:` line outside a chapter page grades nothing; \
+                         task lists belong on the chapter's page"
+                    ));
+                }
+            }
         }
     }
     for chapter in chapters {
@@ -198,6 +216,62 @@ pub fn check(ws: &Workspace, chapters: &[Chapter], points: &Points) -> Result<Ve
         }
     }
     Ok(problems)
+}
+
+/// The page holding the walkthrough of a chapter's reference.
+pub fn reference_page(chapter: &Chapter) -> String {
+    format!("{}_reference.md", chapter.name)
+}
+
+/// A chapter's page and its reference page exist and are linked from
+/// SUMMARY.md, and the chapter page links its reference page.
+fn check_chapter_pages(src: &Path, chapter: &Chapter, links: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let page = format!("{}.md", chapter.name);
+    let reference = reference_page(chapter);
+    for name in [&page, &reference] {
+        if !src.join(name).is_file() {
+            problems.push(format!(
+                "book/src/{name}: missing (chapter {})",
+                chapter.number
+            ));
+        } else if !links.contains(name) {
+            problems.push(format!("book/src/SUMMARY.md: does not link {name}"));
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(src.join(&page))
+        && src.join(&reference).is_file()
+        && !text.contains(&format!("]({reference}"))
+    {
+        problems.push(format!(
+            "book/src/{page}: does not link its reference page {reference} \
+             (a spoiler-marked section with a link, where the walkthrough was)"
+        ));
+    }
+    problems
+}
+
+/// Includes of a page that is not a reference page: none may show a
+/// solution region (the learner reads these pages while working).
+pub fn check_no_solution_regions(label: &str, markdown: &str, dir: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for include in includes(markdown) {
+        let Ok(source) = std::fs::read_to_string(dir.join(&include.path)) else {
+            continue; // check_includes reports it
+        };
+        let shown = match &include.selector {
+            Selector::Anchor(anchor) => anchor_region(&source, anchor).unwrap_or_default(),
+            Selector::Whole | Selector::Lines(_) => source,
+        };
+        if shown.contains("BEGIN SOLUTION") {
+            problems.push(format!(
+                "{label}:{}: includes a solution region from `{}`: the reference's code is a \
+                 spoiler and belongs on a chapter's reference page (chNN_topic_reference.md)",
+                include.line, include.path
+            ));
+        }
+    }
+    problems
 }
 
 /// Problems with the includes of one page (`dir`: the page's folder).
@@ -343,6 +417,71 @@ mod tests {
             "{problems:?}"
         );
         assert!(check_task_tests(&chapter, "Tests: `b` `a`", &points).is_empty());
+    }
+
+    #[test]
+    fn only_reference_pages_may_show_solution_regions() {
+        let dir = std::env::temp_dir().join(format!("bookcheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("code.rs"),
+            "// ANCHOR: provided\nfn glue() {}\n// ANCHOR_END: provided\n\
+             // ANCHOR: answer\nfn get() {\n    // BEGIN SOLUTION todo(): get\n    x\n    \
+             // END SOLUTION\n}\n// ANCHOR_END: answer\n",
+        )
+        .unwrap();
+        let page =
+            "{{#include code.rs:provided}}\n{{#include code.rs:answer}}\n{{#include code.rs}}\n";
+        let problems = check_no_solution_regions("p.md", page, &dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].starts_with("p.md:2: includes a solution region"),
+            "{problems:?}"
+        );
+        assert!(problems[1].starts_with("p.md:3: "), "{problems:?}");
+    }
+
+    #[test]
+    fn chapters_need_a_linked_reference_page() {
+        let src = std::env::temp_dir().join(format!("bookcheck-pages-{}", std::process::id()));
+        std::fs::create_dir_all(&src).unwrap();
+        let chapter = Chapter {
+            number: 1,
+            name: "ch01_memtable".into(),
+            is_dir: false,
+        };
+        std::fs::write(src.join("ch01_memtable.md"), "# 1.\n").unwrap();
+        let links = vec!["ch01_memtable.md".to_string()];
+        let missing = check_chapter_pages(&src, &chapter, &links);
+        std::fs::write(src.join("ch01_memtable_reference.md"), "# 1.6\n").unwrap();
+        let unlinked = check_chapter_pages(&src, &chapter, &links);
+        std::fs::write(
+            src.join("ch01_memtable.md"),
+            "# 1.\nSpoilers: [1.6](ch01_memtable_reference.md)\n",
+        )
+        .unwrap();
+        let links = vec![
+            "ch01_memtable.md".to_string(),
+            "ch01_memtable_reference.md".to_string(),
+        ];
+        let fine = check_chapter_pages(&src, &chapter, &links);
+        std::fs::remove_dir_all(&src).unwrap();
+        assert_eq!(missing.len(), 1, "{missing:?}");
+        assert!(
+            missing[0].contains("ch01_memtable_reference.md: missing"),
+            "{missing:?}"
+        );
+        assert_eq!(unlinked.len(), 2, "{unlinked:?}");
+        assert!(
+            unlinked[0].contains("SUMMARY.md: does not link ch01_memtable_reference.md"),
+            "{unlinked:?}"
+        );
+        assert!(
+            unlinked[1].contains("does not link its reference page"),
+            "{unlinked:?}"
+        );
+        assert!(fine.is_empty(), "{fine:?}");
     }
 
     #[test]
