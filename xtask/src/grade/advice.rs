@@ -6,7 +6,7 @@
 
 use crate::workspace::Chapter;
 
-use super::TestResult;
+use super::score::TestResult;
 
 /// Where a failure happened, when it is in another chapter's code.
 #[derive(Debug, Clone, PartialEq, Eq)]

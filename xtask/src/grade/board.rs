@@ -7,8 +7,9 @@ use crate::libtest;
 use crate::points;
 use crate::workspace::Chapter;
 
+use super::Mode;
 use super::advice::{elsewhere, pointer};
-use super::{ChapterReport, Mode, Status, TestResult};
+use super::score::{ChapterReport, Status, TestResult};
 
 /// The scoreboard text. `starts_at_first`: the graded chapters begin with
 /// the workbook's first chapter (so "start here" can point at it).

@@ -2,7 +2,8 @@
 //! chapter reports scored from canned libtest output (one with a failure,
 //! one whose parallel run crashed).
 
-use super::{ChapterReport, Evidence, crash, score};
+use super::crash;
+use super::score::{ChapterReport, Evidence, score};
 use crate::libtest;
 use crate::points::Entry;
 use crate::workspace::Chapter;

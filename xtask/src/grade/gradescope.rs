@@ -7,7 +7,7 @@
 use crate::json::Value;
 
 use super::advice::{elsewhere, pointer};
-use super::{ChapterReport, Status, TestResult};
+use super::score::{ChapterReport, Status, TestResult};
 
 /// Gradescope's results.json.
 pub fn results_json(reports: &[ChapterReport], board: &str) -> Value {
