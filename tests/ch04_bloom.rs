@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use lsm_workbook::Error;
-use lsm_workbook::ch03_sstable::{Table, TableOptions, write_table};
+use lsm_workbook::ch03_sstable::block::{frame, unframe};
+use lsm_workbook::ch03_sstable::{BlockHandle, Footer, Table, TableOptions, write_table};
 use lsm_workbook::ch04_bloom::{
     BLOOM_HASH_VERSION, BloomFilter, BloomFilterBuilder, FILTER_HEADER_LEN_BYTES, bloom_hash,
     expected_fp_rate, probe_count,
@@ -18,6 +19,7 @@ use lsm_workbook::ch04_bloom::{
 use lsm_workbook::fs::{Fs, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX};
 use proptest::prelude::*;
+use support::alloc::measure;
 use support::{hexdump, numbered_entries, put, sorted};
 
 const TABLE: &str = "db/000009.sst";
@@ -39,6 +41,77 @@ fn build(entries: &[Entry], options: TableOptions) -> SimFs {
     fs.create_dir_all(Path::new("db")).unwrap();
     write_table(&fs, path(), options, entries.iter().cloned()).unwrap();
     fs
+}
+
+fn fs_with(bytes: &[u8]) -> SimFs {
+    let fs = SimFs::new();
+    fs.create_dir_all(Path::new("db")).unwrap();
+    fs.create(path()).unwrap().append(bytes).unwrap();
+    fs
+}
+
+/// A filter payload's header: version, probes, bit_count, key_count.
+fn filter_header(probes: u8, bit_count: u32, key_count: u32) -> Vec<u8> {
+    let mut header = vec![BLOOM_HASH_VERSION, probes];
+    header.extend_from_slice(&bit_count.to_le_bytes());
+    header.extend_from_slice(&key_count.to_le_bytes());
+    header
+}
+
+/// The checked payload of the block at `handle` in a table file.
+fn block_payload(file: &[u8], handle: BlockHandle) -> Vec<u8> {
+    let framed = &file[handle.offset as usize..handle.end() as usize];
+    unframe(framed)
+        .expect("the reference table's filter block unframes")
+        .to_vec()
+}
+
+/// A copy of a table file (filter, no index) whose filter block is
+/// `payload`, framed by the crate's own `frame` so its checksum is valid, and
+/// a footer re-encoded to point at it: only `BloomFilter::decode` can refuse
+/// it.
+fn with_filter_payload(file: &[u8], footer: &Footer, payload: &[u8]) -> Vec<u8> {
+    assert!(
+        footer.index.is_none(),
+        "test set-up: the filter is the last block"
+    );
+    let offset = footer.filter.offset;
+    let mut out = file[..offset as usize].to_vec();
+    out.extend_from_slice(&frame(payload));
+    let filter = BlockHandle {
+        offset,
+        len: out.len() as u64 - offset,
+    };
+    out.extend_from_slice(&Footer { filter, ..*footer }.encode());
+    out
+}
+
+/// A table of 50 keys with a filter: its bytes and its footer.
+fn filtered_table() -> (Vec<u8>, Footer) {
+    let fs = build(&numbered_entries(50, 10), filtered(10));
+    let footer = *Table::open(&fs, path())
+        .expect("a freshly written table opens")
+        .footer();
+    (fs.file_bytes(TABLE).unwrap(), footer)
+}
+
+/// Opens `bytes` as a table and expects `Corruption` at the filter block.
+#[track_caller]
+fn assert_filter_refused(bytes: &[u8], filter_offset: u64, what: &str) {
+    match Table::open(&fs_with(bytes), path()) {
+        Err(Error::Corruption { file, offset, .. }) => {
+            assert_eq!(file, path(), "{what}: the error names the table file");
+            assert_eq!(
+                offset, filter_offset,
+                "{what}: the error names the filter block's offset"
+            );
+        }
+        Err(other) => panic!("{what}: expected Corruption at the filter block, got {other}"),
+        Ok(_) => panic!(
+            "{what}: the table opened, but its filter block (with a valid checksum) is \
+             impossible: BloomFilter::decode must refuse it"
+        ),
+    }
 }
 
 fn filter_of(keys: impl IntoIterator<Item = String>, bits_per_key: u32) -> BloomFilter {
@@ -95,6 +168,11 @@ fn filter_header_says_version_probes_bits_and_keys() {
         builder.add_key(format!("k{i}").as_bytes());
     }
     let payload = builder.finish();
+    assert!(
+        payload.len() >= FILTER_HEADER_LEN_BYTES,
+        "finish() returned {} bytes, fewer than the {FILTER_HEADER_LEN_BYTES}-byte header",
+        payload.len()
+    );
     assert_eq!(payload[0], BLOOM_HASH_VERSION, "byte 0: hash version");
     assert_eq!(payload[1], 7, "byte 1: probes");
     assert_eq!(
@@ -148,7 +226,8 @@ fn versions_of_one_key_count_once() {
         builder.add_key(b"same-key");
     }
     builder.add_key(b"other");
-    let filter = BloomFilter::decode(&builder.finish()).unwrap();
+    let filter = BloomFilter::decode(&builder.finish())
+        .expect("a filter the builder wrote must decode");
     assert_eq!(
         filter.key_count(),
         2,
@@ -163,7 +242,14 @@ fn decode_rejects_impossible_headers() {
         builder.add_key(b"k");
         builder.finish()
     };
-    assert!(BloomFilter::decode(&good).is_ok());
+    assert_eq!(
+        good.len(),
+        FILTER_HEADER_LEN_BYTES + 8,
+        "one key at 10 bits per key: the header and the minimum 64 bits (8 bytes)"
+    );
+    if let Err(error) = BloomFilter::decode(&good) {
+        panic!("decode refused a filter the builder wrote: {error}");
+    }
     let with = |at: usize, byte: u8| {
         let mut bad = good.clone();
         bad[at] = byte;
@@ -189,6 +275,80 @@ fn decode_rejects_impossible_headers() {
     assert!(BloomFilter::decode(&good[..5]).is_err(), "header cut short");
 }
 
+// A header that says 0 bits and brings no bit bytes is self-consistent
+// (0 / 8 = 0 bytes) but useless: every probe would be `hash % 0`. decode
+// must refuse it, alone and inside a table where the block's checksum is
+// valid, so nothing but decode stands in its way.
+#[test]
+fn decode_rejects_a_filter_of_zero_bits() {
+    let zero_bits = filter_header(7, 0, 1);
+    assert!(
+        BloomFilter::decode(&zero_bits).is_err(),
+        "a header with bit_count 0 and no bit bytes was accepted: 0 bits in 0 bytes matches, \
+         but may_contain would divide by zero. Refuse `bit_count == 0` on its own, not only \
+         together with another check"
+    );
+    let (file, footer) = filtered_table();
+    assert_filter_refused(
+        &with_filter_payload(&file, &footer, &zero_bits),
+        footer.filter.offset,
+        "a filter block of 0 bits and no bit bytes",
+    );
+}
+
+// Promise P7: decode allocates within a small multiple of the bytes it is
+// given, whatever the header claims; a header claiming 64 MiB of bits in
+// front of 8 bytes is refused before anything is reserved for them.
+#[test]
+fn decode_allocates_within_the_bytes_present() {
+    let mut claims_64_mib = filter_header(7, 1 << 29, 1);
+    claims_64_mib.extend_from_slice(&[0xff; 8]);
+    let (result, stats) = measure(|| BloomFilter::decode(&claims_64_mib));
+    stats.assert_within(
+        claims_64_mib.len() as u64,
+        "BloomFilter::decode of a header claiming 2^29 bits in front of 8 bytes",
+    );
+    assert!(
+        result.is_err(),
+        "a header claiming 2^29 bits in front of 8 bytes was accepted"
+    );
+
+    let mut many_keys = filter_header(7, 64, u32::MAX);
+    many_keys.extend_from_slice(&[0xff; 8]);
+    let (_, stats) = measure(|| BloomFilter::decode(&many_keys));
+    stats.assert_within(
+        many_keys.len() as u64,
+        "BloomFilter::decode of a 64-bit filter claiming u32::MAX keys",
+    );
+
+    let mut builder = BloomFilterBuilder::new(10);
+    for i in 0..10_000 {
+        builder.add_key(format!("k{i}").as_bytes());
+    }
+    let real = builder.finish();
+    let (result, stats) = measure(|| BloomFilter::decode(&real));
+    stats.assert_within(real.len() as u64, "BloomFilter::decode of 10,000 keys");
+    assert!(result.is_ok(), "a filter the builder wrote must decode");
+
+    // The same claim inside a table, re-checksummed: opening it must stay
+    // within the bound of the file's size, and fail at the filter block.
+    let (file, footer) = filtered_table();
+    let mut payload = block_payload(&file, footer.filter);
+    payload[2..6].copy_from_slice(&(1u32 << 29).to_le_bytes());
+    let damaged = with_filter_payload(&file, &footer, &payload);
+    let fs = fs_with(&damaged);
+    let (_, stats) = measure(|| Table::open(&fs, path()).map(|_| ()));
+    stats.assert_within(
+        damaged.len() as u64,
+        "Table::open of a table whose filter header claims 2^29 bits",
+    );
+    assert_filter_refused(
+        &damaged,
+        footer.filter.offset,
+        "a filter block whose header claims 2^29 bits",
+    );
+}
+
 #[test]
 fn table_stores_the_filter_and_reads_it_at_open() {
     let entries = numbered_entries(300, 10);
@@ -197,14 +357,29 @@ fn table_stores_the_filter_and_reads_it_at_open() {
     let filter = table
         .filter()
         .expect("a table built with bloom_bits_per_key = 10 has a filter");
-    assert_eq!(filter.key_count(), 300);
-    assert_eq!(filter.probes(), 7);
-    assert!(filter.bit_count() >= 3000);
+    assert_eq!(
+        filter.key_count(),
+        300,
+        "key_count: the table added 300 distinct keys"
+    );
+    assert_eq!(filter.probes(), 7, "probes: round(10 · ln 2)");
+    assert!(
+        filter.bit_count() >= 3000,
+        "bit_count {}: 300 keys at 10 bits per key need at least 3000",
+        filter.bit_count()
+    );
     assert!(
         !table.footer().filter.is_none(),
         "the footer points at the filter block"
     );
-    assert!(entries.iter().all(|entry| filter.may_contain(&entry.key)));
+    let missed = entries
+        .iter()
+        .filter(|entry| !filter.may_contain(&entry.key))
+        .count();
+    assert_eq!(
+        missed, 0,
+        "{missed} of 300 keys the table holds are refused by its filter (false negatives)"
+    );
 }
 
 #[test]
@@ -212,7 +387,10 @@ fn absent_key_lookup_reads_no_data_block() {
     let entries = numbered_entries(300, 10);
     let fs = build(&entries, filtered(10));
     let table = Table::open(&fs, path()).unwrap();
-    let filter = table.filter().unwrap().clone();
+    let filter = table
+        .filter()
+        .expect("a table built with bloom_bits_per_key = 10 has a filter")
+        .clone();
     let mut lookups_without_reads = 0;
     for i in 0..1000 {
         let key = format!("absent-{i}");
