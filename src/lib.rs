@@ -6,15 +6,18 @@
 //! or from `solutions/` (the reference), chosen per chapter by a Cargo
 //! feature:
 //!
-//! | features                       | chapter 1   | chapter 2   |
-//! |--------------------------------|-------------|-------------|
-//! | *(none)*                       | `chapters/` | `chapters/` |
-//! | `ref-ch01`                     | `solutions/`| `chapters/` |
-//! | `solutions`                    | `solutions/`| `solutions/`|
+//! | features        | chapters 1–2 | chapter 3    | chapters 4–5 |
+//! |-----------------|--------------|--------------|--------------|
+//! | *(none)*        | `chapters/`  | `chapters/`  | `chapters/`  |
+//! | `ref-ch03`      | `chapters/`  | `solutions/` | `chapters/`  |
+//! | `ref-upto-ch03` | `solutions/` | `solutions/` | `chapters/`  |
+//! | `solutions`     | `solutions/` | `solutions/` | `solutions/` |
 //!
-//! Both trees expose the same public API, so any mix compiles: you can work
-//! on chapter 2 on top of the reference chapter 1 with
-//! `cargo test --test ch02_wal --features ref-ch01`.
+//! `ref-chNN` takes chapter NN from the reference, `ref-upto-chNN` chapters
+//! 1 to NN, `solutions` all of them; features add up. Both trees expose the
+//! same public API, so any mix compiles: you can work on chapter N on top of
+//! the reference for every earlier chapter with `ref-upto-chMM`, M = N − 1:
+//! `cargo test --test ch05_index --features ref-upto-ch04`.
 //!
 //! The modules [`error`], [`fs`] and [`types`] are *provided*: you use them,
 //! you never write them.

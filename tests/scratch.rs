@@ -1,0 +1,50 @@
+//! Your scratch pad: tests that nothing grades. Write whatever helps you
+//! here — a quick experiment, a table or a log written to the real file
+//! system so that `cargo xtask dump` can show it, a failing case copied out
+//! of a property test. Book: "How to use this workbook", *Scratch tests*.
+//!
+//! This is a test target of its own, `--test scratch`, and it uses only the
+//! crate's public API, so it compiles whatever `--features` you choose:
+//! your code, the reference, or any mix. (A scratch test inside a chapter
+//! file is not compiled when `ref-chNN` switches that chapter to the
+//! reference, and `cargo test` then silently finds nothing to run.) Neither
+//! `cargo xtask grade` nor `tests/points.toml` knows about this file, and
+//! `cargo xtask reset` never touches it.
+//!
+//! The tests below are `#[ignore]`d, so a plain `cargo test` only compiles
+//! them; run one by name with `--ignored`, for example
+//! `cargo test --test scratch write_a_table -- --ignored`.
+
+use std::path::{Path, PathBuf};
+
+use lsm_workbook::ch01_memtable::Memtable;
+use lsm_workbook::ch03_sstable::{TableOptions, write_table};
+use lsm_workbook::fs::{Fs, StdFs};
+
+/// The scratch directory, created if needed, and `name` in it, removed if
+/// a previous run left it (`Fs::create` refuses an existing file).
+fn fresh_scratch_file(name: &str) -> PathBuf {
+    let dir = Path::new("/tmp/lsm-scratch");
+    let path = dir.join(name);
+    StdFs.create_dir_all(dir).unwrap();
+    if StdFs.exists(&path).unwrap() {
+        StdFs.remove(&path).unwrap();
+    }
+    path
+}
+
+// ANCHOR: scratch_write_a_table
+#[test]
+#[ignore = "writes /tmp/lsm-scratch/000005.sst; run it with --ignored"]
+fn write_a_table() {
+    let path = fresh_scratch_file("000005.sst");
+    // The three versions of §3.3's worked example, flushed from a memtable.
+    let memtable = Memtable::new();
+    memtable.put("apple".into(), 3, "red".into());
+    memtable.delete("fig".into(), 2);
+    memtable.put("kiwi".into(), 1, "green".into());
+    // `plain(30)`: 30-byte blocks, no filter, no index. Chapters 4 and 5:
+    // try `TableOptions::default()` (a filter and an index) here.
+    write_table(&StdFs, &path, TableOptions::plain(30), memtable.iter()).unwrap();
+}
+// ANCHOR_END: scratch_write_a_table
