@@ -31,6 +31,7 @@ use std::time::Duration;
 use crate::points;
 use crate::workspace::{self, Chapter, Workspace};
 use crate::{Result, failed, help_requested, usage_error};
+use advice::SkipAhead;
 use board::scoreboard;
 use gradescope::results_json;
 pub use runner::{Grader, compile_errors};
@@ -167,10 +168,11 @@ pub fn run(args: &[String]) -> Result<()> {
         reports.push(grader.grade(chapter, &features)?);
     }
     let starts_at_first = selected.first() == all.first();
-    let board = scoreboard(options.mode, &reports, starts_at_first);
+    let skip = SkipAhead::load(&ws, &all)?;
+    let board = scoreboard(options.mode, &reports, starts_at_first, &skip);
     println!("{board}");
     if let Some(path) = &options.json {
-        let json = results_json(&reports, &board).render();
+        let json = results_json(&reports, &board, &skip).render();
         workspace::write(path, json.as_bytes())?;
         println!("wrote {}", path.display());
     }

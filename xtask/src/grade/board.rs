@@ -5,15 +5,23 @@
 
 use crate::libtest;
 use crate::points;
-use crate::workspace::Chapter;
 
 use super::Mode;
-use super::advice::{elsewhere, pointer};
+use super::advice::{SkipAhead, elsewhere, pointer};
 use super::score::{ChapterReport, Status, TestResult};
 
+/// The indentation of the lines under a chapter's row.
+const PAD: &str = "      ";
+
 /// The scoreboard text. `starts_at_first`: the graded chapters begin with
-/// the workbook's first chapter (so "start here" can point at it).
-pub fn scoreboard(mode: Mode, reports: &[ChapterReport], starts_at_first: bool) -> String {
+/// the workbook's first chapter (so "start here" can point at it); `skip`
+/// says how to grade a chapter on the reference for the others.
+pub fn scoreboard(
+    mode: Mode,
+    reports: &[ChapterReport],
+    starts_at_first: bool,
+    skip: &SkipAhead,
+) -> String {
     let mut out = format!("lsm-workbook grade — mode: {}\n\n", mode.describe());
     let width = reports
         .iter()
@@ -32,6 +40,7 @@ pub fn scoreboard(mode: Mode, reports: &[ChapterReport], starts_at_first: bool) 
         // One compile error breaks every chapter: say it once.
         let repeated = report.problem.is_some() && report.problem == previous_problem;
         out.push_str(&chapter_row(report, width, start_here, repeated));
+        out.push_str(&failures(report, skip));
         previous_problem.clone_from(&report.problem);
     }
     let points: u32 = reports.iter().map(ChapterReport::points).sum();
@@ -54,7 +63,7 @@ fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated:
     let points = format!("{}/{}", report.points(), report.max_points());
     let mark = if report.complete() { "✓" } else { "✗" };
     let mut out = format!("{mark} {:width$}  {tests:>9}  {points:>10}\n", chapter.name);
-    let pad = " ".repeat(6);
+    let pad = PAD;
     if start_here {
         out.push_str(&format!(
             "{pad}start here: read book §{}, then edit {}\n",
@@ -82,7 +91,6 @@ fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated:
             out.push_str(&format!("{pad}{line}\n"));
         }
     }
-    out.push_str(&failures(report, &pad));
     out
 }
 
@@ -90,8 +98,9 @@ fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated:
 /// section, or the chapter whose code it failed in. If that is another
 /// chapter's, the first test failing in this chapter's own code follows.
 /// Without failures, the first test that did not pass (ignored, not run).
-fn failures(report: &ChapterReport, pad: &str) -> String {
+fn failures(report: &ChapterReport, skip: &SkipAhead) -> String {
     let chapter = &report.chapter;
+    let pad = PAD;
     let Some(first) = report.first_failure() else {
         let not_passed = report
             .tests
@@ -105,7 +114,7 @@ fn failures(report: &ChapterReport, pad: &str) -> String {
             )
         });
     };
-    let mut out = failure_lines("first failing test", first, chapter, pad);
+    let mut out = failure_lines("first failing test", first, pointer(first, chapter, skip));
     if elsewhere(&first.output, chapter.number).is_some() {
         let own = report
             .tests
@@ -115,15 +124,17 @@ fn failures(report: &ChapterReport, pad: &str) -> String {
             out.push_str(&failure_lines(
                 "first failing test in this chapter's own code",
                 own,
-                chapter,
-                pad,
+                pointer(own, chapter, skip),
             ));
         }
     }
     out
 }
 
-fn failure_lines(label: &str, test: &TestResult, chapter: &Chapter, pad: &str) -> String {
+/// A failing test's name and status, a few lines of its message, then
+/// `advice`: what to do about it.
+fn failure_lines(label: &str, test: &TestResult, advice: Vec<String>) -> String {
+    let pad = PAD;
     let mut out = format!(
         "{pad}{label}: {} ({})\n",
         test.entry.test,
@@ -132,7 +143,7 @@ fn failure_lines(label: &str, test: &TestResult, chapter: &Chapter, pad: &str) -
     for line in libtest::excerpt(&test.output, 6) {
         out.push_str(&format!("{pad}  │ {line}\n"));
     }
-    for line in pointer(test, chapter) {
+    for line in advice {
         out.push_str(&format!("{pad}{line}\n"));
     }
     out
@@ -141,12 +152,12 @@ fn failure_lines(label: &str, test: &TestResult, chapter: &Chapter, pad: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::fixtures::{crashed_report, report};
+    use crate::grade::fixtures::{crashed_report, report, skip_ahead};
     use crate::grade::gradescope::results_json;
 
     #[test]
     fn scoreboard_shows_first_failure_and_section() {
-        let board = scoreboard(Mode::Cumulative, &[report()], true);
+        let board = scoreboard(Mode::Cumulative, &[report()], true, &skip_ahead());
         assert!(board.contains("ch01_memtable"), "{board}");
         assert!(board.contains("1/2"), "{board}");
         assert!(board.contains("2/5"), "{board}");
@@ -162,7 +173,7 @@ mod tests {
         for test in &mut untouched.tests {
             test.status = Status::Failed;
         }
-        let board = scoreboard(Mode::Cumulative, &[untouched], true);
+        let board = scoreboard(Mode::Cumulative, &[untouched], true, &skip_ahead());
         assert!(board.contains("start here: read book §1, then edit chapters/ch01_memtable.rs"));
     }
 
@@ -182,7 +193,7 @@ mod tests {
         );
         assert_eq!(report.points(), 1);
         assert!(report.unlisted.is_empty(), "{:?}", report.unlisted);
-        let board = scoreboard(Mode::Isolated, &[report], false);
+        let board = scoreboard(Mode::Isolated, &[report], false, &skip_ahead());
         assert!(
             board.contains("first failing test: boom (crashed the test binary with SIGABRT)"),
             "{board}"
@@ -202,12 +213,12 @@ mod tests {
         // Order now: never (did not run), c (failed), …
         let first = report.first_failure().unwrap();
         assert_eq!(first.entry.test, "c");
-        let board = scoreboard(Mode::Cumulative, &[report], false);
+        let board = scoreboard(Mode::Cumulative, &[report], false, &skip_ahead());
         assert!(board.contains("first failing test: c (failed)"), "{board}");
         assert!(!board.contains("first failing test: never"), "{board}");
         let mut unrun = crashed_report();
         unrun.tests.retain(|t| !t.is_failure());
-        let board = scoreboard(Mode::Cumulative, &[unrun], false);
+        let board = scoreboard(Mode::Cumulative, &[unrun], false, &skip_ahead());
         assert!(
             board.contains("first test not passed: never (did not run)"),
             "{board}"
@@ -220,7 +231,7 @@ mod tests {
         let mut report = crashed_report();
         report.tests[0].status = Status::Failed;
         report.tests[0].output = "thread 'boom' (3) panicked at src/../chapters/ch01_memtable.rs:50:9:\nnot yet implemented: ch01: find the newest version — book §1.3".into();
-        let board = scoreboard(Mode::Cumulative, &[report.clone()], false);
+        let board = scoreboard(Mode::Cumulative, &[report.clone()], false, &skip_ahead());
         assert!(
             board.contains(
                 "this test runs chapter 1's code, which is not done yet: finish chapter 1 first, or grade\n"
@@ -232,7 +243,7 @@ mod tests {
             "{board}"
         );
         assert!(
-            board.contains("(or `cargo test --test ch03_sstable --features ref-ch01`)"),
+            board.contains("(or `cargo test --test ch03_sstable --features ref-upto-ch02`)"),
             "{board}"
         );
         // The book pointer is for the first failure in this chapter's code.
@@ -241,10 +252,11 @@ mod tests {
             .expect(&board);
         assert_eq!(board.matches("read book §").count(), 1, "{board}");
         assert!(board[own..].contains("read book §1.2"), "{board}");
-        let json = results_json(&[report], &board).render();
+        let json = results_json(&[report], &board, &skip_ahead()).render();
         assert!(
             json.contains("failed — this test runs chapter 1's code"),
             "{json}"
         );
+        assert!(json.contains("--features ref-upto-ch02`)"), "{json}");
     }
 }

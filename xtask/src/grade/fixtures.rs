@@ -2,6 +2,7 @@
 //! chapter reports scored from canned libtest output (one with a failure,
 //! one whose parallel run crashed).
 
+use super::advice::SkipAhead;
 use super::crash;
 use super::score::{ChapterReport, Evidence, score};
 use crate::libtest;
@@ -70,4 +71,31 @@ pub fn crashed_report() -> ChapterReport {
         problem: Some("the test run crashed (signal: 6, SIGABRT: process abort signal)".into()),
         unlisted: scored.unlisted,
     }
+}
+
+/// The workbook's Cargo.toml features, as far as skipping ahead goes.
+pub const MANIFEST: &str = r#"
+[features]
+ref-ch01 = []
+# `ref-upto-chNN` takes chapters 1..=NN from the reference
+ref-upto-ch01 = ["ref-ch01"]
+ref-upto-ch02 = ["ref-upto-ch01", "ref-ch02"]
+ref-upto-ch03 = ["ref-upto-ch02", "ref-ch03"]
+
+[dependencies]
+ref-upto-ch04 = "not a feature"
+"#;
+
+/// Chapters 1 to 5, named as in the workbook.
+pub fn chapters() -> Vec<Chapter> {
+    ["memtable", "wal", "sstable", "bloom", "index"]
+        .iter()
+        .zip(1..)
+        .map(|(topic, number)| chapter(number, &format!("ch{number:02}_{topic}")))
+        .collect()
+}
+
+/// Chapters 1 to 5 with [`MANIFEST`]'s `ref-upto-ch01` … `ref-upto-ch03`.
+pub fn skip_ahead() -> SkipAhead {
+    SkipAhead::new(&chapters(), MANIFEST)
 }

@@ -6,15 +6,16 @@
 
 use crate::json::Value;
 
-use super::advice::{elsewhere, pointer};
+use super::advice::{SkipAhead, elsewhere, pointer};
 use super::score::{ChapterReport, Status, TestResult};
 
-/// Gradescope's results.json.
-pub fn results_json(reports: &[ChapterReport], board: &str) -> Value {
+/// Gradescope's results.json; `skip` says how to grade a chapter on the
+/// reference for the others.
+pub fn results_json(reports: &[ChapterReport], board: &str, skip: &SkipAhead) -> Value {
     let mut tests = Vec::new();
     for report in reports {
         for (index, test) in report.tests.iter().enumerate() {
-            tests.push(test_json(report, index, test));
+            tests.push(test_json(report, index, test, skip));
         }
     }
     let points: u32 = reports.iter().map(ChapterReport::points).sum();
@@ -27,10 +28,10 @@ pub fn results_json(reports: &[ChapterReport], board: &str) -> Value {
     ])
 }
 
-fn test_json(report: &ChapterReport, index: usize, test: &TestResult) -> Value {
+fn test_json(report: &ChapterReport, index: usize, test: &TestResult, skip: &SkipAhead) -> Value {
     let mut output = format!("{} — book §{}", test.status_text(), test.entry.section);
     if test.is_failure() && elsewhere(&test.output, report.chapter.number).is_some() {
-        let advice = pointer(test, &report.chapter).join(" ");
+        let advice = pointer(test, &report.chapter, skip).join(" ");
         output = format!("{} — {advice}", test.status_text());
     }
     if !test.output.is_empty() {
@@ -70,11 +71,11 @@ fn shorten(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::fixtures::report;
+    use crate::grade::fixtures::{report, skip_ahead};
 
     #[test]
     fn results_json_numbers_tests_by_chapter() {
-        let json = results_json(&[report()], "board").render();
+        let json = results_json(&[report()], "board", &skip_ahead()).render();
         assert!(json.contains("\"score\": 2.0"), "{json}");
         assert!(json.contains("\"max_score\": 5.0"), "{json}");
         assert!(json.contains("\"number\": \"1.2\""), "{json}");
