@@ -226,8 +226,8 @@ fn versions_of_one_key_count_once() {
         builder.add_key(b"same-key");
     }
     builder.add_key(b"other");
-    let filter = BloomFilter::decode(&builder.finish())
-        .expect("a filter the builder wrote must decode");
+    let filter =
+        BloomFilter::decode(&builder.finish()).expect("a filter the builder wrote must decode");
     assert_eq!(
         filter.key_count(),
         2,

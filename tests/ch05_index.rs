@@ -11,11 +11,13 @@ use std::path::Path;
 
 use bytes::Bytes;
 use lsm_workbook::Error;
+use lsm_workbook::ch03_sstable::block::{frame, unframe};
 use lsm_workbook::ch03_sstable::{BlockHandle, Footer, Table, TableOptions, write_table};
 use lsm_workbook::ch05_index::{IndexBuilder, SparseIndex};
 use lsm_workbook::fs::{Fs, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX, Value};
 use proptest::prelude::*;
+use support::alloc::measure;
 use support::{arb_versions, hexdump, model_get, numbered_entries, put, show, sorted};
 
 const TABLE: &str = "db/000011.sst";
@@ -39,21 +41,185 @@ fn build(entries: &[Entry], options: TableOptions) -> SimFs {
     fs
 }
 
-fn seek_keys(table: &Table, target: &[u8]) -> Vec<Entry> {
+fn fs_with(bytes: &[u8]) -> SimFs {
+    let fs = SimFs::new();
+    fs.create_dir_all(Path::new("db")).unwrap();
+    fs.create(path()).unwrap().append(bytes).unwrap();
+    fs
+}
+
+fn open(fs: &SimFs) -> Table {
+    Table::open(fs, path()).unwrap_or_else(|error| panic!("the table does not open: {error}"))
+}
+
+fn index_of(table: &Table) -> &SparseIndex {
     table
-        .seek(target)
-        .collect::<lsm_workbook::Result<_>>()
-        .unwrap()
+        .index()
+        .expect("a table built with index: true has an index")
+}
+
+/// The entries of a seek from `target`, read to the end or to the first
+/// error, and never more than the table holds: a scan that does not
+/// advance fails at once instead of running forever.
+fn seek_keys(table: &Table, target: &[u8]) -> Vec<Entry> {
+    let limit = table.footer().entry_count as usize;
+    let mut found = Vec::new();
+    for item in table.seek(target).take(limit + 1) {
+        match item {
+            Ok(entry) => found.push(entry),
+            Err(error) => panic!(
+                "seek({:?}) failed after {} entries: {error}",
+                String::from_utf8_lossy(target),
+                found.len()
+            ),
+        }
+    }
+    assert!(
+        found.len() <= limit,
+        "seek({:?}) yielded more than the table's {limit} entries: does the scan start where \
+         seek_offset says and move to the next block?",
+        String::from_utf8_lossy(target)
+    );
+    found
+}
+
+/// `None` if `got` and `expected` are the same entries, else a short
+/// description: the lengths and the first difference, never whole vectors.
+fn difference(got: &[Entry], expected: &[Entry]) -> Option<String> {
+    let first_difference = got.iter().zip(expected).position(|(g, e)| g != e);
+    if got.len() == expected.len() && first_difference.is_none() {
+        return None;
+    }
+    let at = first_difference.unwrap_or(got.len().min(expected.len()));
+    let window = |entries: &[Entry]| {
+        let shown = show(&entries[at.min(entries.len())..(at + 3).min(entries.len())]);
+        shown.iter().map(|text| short(text)).collect::<Vec<_>>()
+    };
+    Some(format!(
+        "got {} entries, expected {}; from position {at}: got {:?}, expected {:?}",
+        got.len(),
+        expected.len(),
+        window(got),
+        window(expected)
+    ))
+}
+
+/// At most 40 characters of `text`.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Fails, with a short message, unless `got` and `expected` are the same
+/// entries.
+#[track_caller]
+fn assert_same_entries(got: &[Entry], expected: &[Entry], what: &str) {
+    if let Some(difference) = difference(got, expected) {
+        panic!("{what}: {difference}");
+    }
+}
+
+/// Where each data block really starts, by walking the data region with
+/// the table's own block reader (not the index), at most `block_count`
+/// blocks.
+fn block_offsets(table: &Table) -> Vec<u64> {
+    let footer = table.footer();
+    let mut offsets = Vec::new();
+    let mut offset = 0;
+    while offset < footer.data_len && (offsets.len() as u64) < footer.block_count {
+        offsets.push(offset);
+        offset = table
+            .read_block_at(offset)
+            .unwrap_or_else(|error| panic!("test set-up: reading block at {offset}: {error}"))
+            .1;
+    }
+    offsets
+}
+
+/// The handles of the data blocks, from their real offsets.
+fn block_handles(table: &Table) -> Vec<BlockHandle> {
+    let offsets = block_offsets(table);
+    let ends = offsets
+        .iter()
+        .skip(1)
+        .copied()
+        .chain([table.footer().data_len]);
+    offsets
+        .iter()
+        .zip(ends)
+        .map(|(&offset, end)| BlockHandle {
+            offset,
+            len: end - offset,
+        })
+        .collect()
+}
+
+/// An index payload as §5.3 draws it, encoded by the test itself: a
+/// count, then per entry key_len, key, seq, offset, len.
+fn encode_index(count: u32, entries: &[(Bytes, u64, BlockHandle)]) -> Vec<u8> {
+    let mut payload = count.to_le_bytes().to_vec();
+    for (key, seq, handle) in entries {
+        payload.extend_from_slice(&(key.len() as u32).to_le_bytes());
+        payload.extend_from_slice(key);
+        payload.extend_from_slice(&seq.to_le_bytes());
+        payload.extend_from_slice(&handle.offset.to_le_bytes());
+        payload.extend_from_slice(&handle.len.to_le_bytes());
+    }
+    payload
+}
+
+/// A copy of a table file whose index block's payload is `payload`, of
+/// the same length, framed by the crate's own `frame` so its checksum is
+/// valid: the footer and every other block stay valid, so only
+/// `SparseIndex::decode` can refuse it.
+fn with_index_payload(file: &[u8], handle: BlockHandle, payload: &[u8]) -> Vec<u8> {
+    let offset = handle.offset;
+    let framed = frame(payload);
+    assert_eq!(
+        framed.len() as u64,
+        handle.len,
+        "test set-up: the new index block has the old one's length"
+    );
+    let mut out = file.to_vec();
+    out[offset as usize..handle.end() as usize].copy_from_slice(&framed);
+    out
+}
+
+/// The checked payload of the block at `handle` in a table file.
+fn block_payload(file: &[u8], handle: BlockHandle) -> Vec<u8> {
+    let framed = &file[handle.offset as usize..handle.end() as usize];
+    unframe(framed)
+        .expect("test set-up: the table's index block unframes")
+        .to_vec()
+}
+
+/// Opens `bytes` as a table and expects `Corruption` at the index block.
+#[track_caller]
+fn assert_index_refused(bytes: &[u8], index_offset: u64, what: &str) {
+    match Table::open(&fs_with(bytes), path()) {
+        Err(Error::Corruption { file, offset, .. }) => {
+            assert_eq!(file, path(), "{what}: the error names the table file");
+            assert_eq!(
+                offset, index_offset,
+                "{what}: the error names the index block's offset"
+            );
+        }
+        Err(other) => panic!("{what}: expected Corruption at the index block, got {other}"),
+        Ok(_) => panic!(
+            "{what}: the table opened, but its index block (with a valid checksum) is wrong: \
+             SparseIndex::decode must refuse it"
+        ),
+    }
 }
 
 #[test]
 fn index_has_one_entry_per_block_ending_with_its_last_version() {
     let entries = numbered_entries(200, 16);
     let fs = build(&entries, indexed(128));
-    let table = Table::open(&fs, path()).unwrap();
-    let index = table
-        .index()
-        .expect("a table built with index: true has an index");
+    let table = open(&fs);
+    let index = index_of(&table);
     assert_eq!(
         index.entries().len() as u64,
         table.footer().block_count,
@@ -65,8 +231,16 @@ fn index_has_one_entry_per_block_ending_with_its_last_version() {
             entry.handle.offset, expected_offset,
             "entry {number}: blocks are contiguous"
         );
-        let block = table.read_block(entry.handle).unwrap();
-        let last = block.entries().last().unwrap();
+        let block = table.read_block(entry.handle).unwrap_or_else(|error| {
+            panic!(
+                "entry {number}: its handle {:?} is not a block: {error}",
+                entry.handle
+            )
+        });
+        let last = block
+            .entries()
+            .last()
+            .expect("a block holds at least one entry");
         assert_eq!(
             (&entry.last_key, entry.last_seq),
             (&last.key, last.seq),
@@ -102,7 +276,7 @@ fn index_layout_matches_snapshot() {
 fn point_lookup_reads_at_most_one_data_block() {
     let entries = numbered_entries(500, 24);
     let fs = build(&entries, indexed(256));
-    let table = Table::open(&fs, path()).unwrap();
+    let table = open(&fs);
     let absent = (0..100).map(|i| format!("key-{i:05}x").into_bytes());
     for key in entries.iter().map(|e| e.key.to_vec()).chain(absent) {
         fs.reset_reads();
@@ -156,8 +330,13 @@ fn find_returns_the_first_block_whose_last_version_is_at_or_after_the_target() {
         put("h", 1, "h"),
     ]);
     let fs = build(&entries, indexed(1)); // one entry per block
-    let table = Table::open(&fs, path()).unwrap();
-    let index = table.index().unwrap();
+    let table = open(&fs);
+    let index = index_of(&table);
+    assert_eq!(
+        index.entries().len(),
+        5,
+        "one entry per block, one block per entry"
+    );
     assert_eq!(
         index.find(b"a", SEQ_MAX),
         Some(0),
@@ -171,6 +350,11 @@ fn find_returns_the_first_block_whose_last_version_is_at_or_after_the_target() {
     );
     assert_eq!(index.find(b"f", SEQ_MAX), Some(2), "newest f");
     assert_eq!(
+        index.find(b"f", 9),
+        Some(2),
+        "exactly f@9, the last version of block 2: block 2 (compare with <, not <=)"
+    );
+    assert_eq!(
         index.find(b"f", 5),
         Some(3),
         "f at seq 5 is f@2, in block 3"
@@ -183,49 +367,56 @@ fn find_returns_the_first_block_whose_last_version_is_at_or_after_the_target() {
 fn seek_lands_at_the_first_key_at_or_after_the_target() {
     let entries = numbered_entries(100, 8);
     let fs = build(&entries, indexed(96));
-    let table = Table::open(&fs, path()).unwrap();
-    assert!(table.footer().block_count > 5);
-    let first_of_block: Vec<Bytes> = table
-        .index()
-        .unwrap()
-        .entries()
-        .iter()
-        .map(|e| table.read_block(e.handle).unwrap().entries()[0].key.clone())
-        .collect();
-    assert_eq!(
-        show(&seek_keys(&table, b"")),
-        show(&entries),
-        "seek(\"\") is the whole table"
-    );
-    assert_eq!(
-        show(&seek_keys(&table, b"key-00000")),
-        show(&entries),
-        "the first key"
-    );
-    let middle = &first_of_block[first_of_block.len() / 2];
-    let at = entries.iter().position(|e| e.key == *middle).unwrap();
-    assert_eq!(
-        show(&seek_keys(&table, middle)),
-        show(&entries[at..]),
-        "the first key of a middle block"
-    );
-    let between = format!("{}~", String::from_utf8_lossy(&entries[at - 1].key));
-    assert_eq!(
-        show(&seek_keys(&table, between.as_bytes())),
-        show(&entries[at..]),
-        "between the last key of a block and the first of the next"
-    );
-    assert_eq!(
-        show(&seek_keys(&table, b"key-00099")),
-        show(&entries[99..]),
-        "the last key"
-    );
+    let table = open(&fs);
+    let blocks = index_of(&table).entries();
     assert!(
-        seek_keys(&table, b"key-001").is_empty(),
-        "past the end: nothing"
+        blocks.len() > 5,
+        "the test wants several blocks; the index has {}",
+        blocks.len()
+    );
+    assert_same_entries(
+        &seek_keys(&table, b""),
+        &entries,
+        "seek(\"\") is the whole table",
+    );
+    assert_same_entries(
+        &seek_keys(&table, b"key-00000"),
+        &entries,
+        "seek to the first key",
+    );
+    // The first key of a middle block: the one after the last key of the
+    // block before it (the keys are distinct, one version each).
+    let before = &blocks[blocks.len() / 2 - 1].last_key;
+    let at = 1 + entries
+        .iter()
+        .position(|e| e.key == *before)
+        .unwrap_or_else(|| panic!("the index names a last key {before:?} the table does not hold"));
+    assert_same_entries(
+        &seek_keys(&table, &entries[at].key),
+        &entries[at..],
+        "seek to the first key of a middle block",
+    );
+    let between = format!("{}~", String::from_utf8_lossy(before));
+    assert_same_entries(
+        &seek_keys(&table, between.as_bytes()),
+        &entries[at..],
+        "seek between the last key of a block and the first of the next",
+    );
+    assert_same_entries(
+        &seek_keys(&table, b"key-00099"),
+        &entries[99..],
+        "seek to the last key",
+    );
+    assert_same_entries(
+        &seek_keys(&table, b"key-001"),
+        &[],
+        "seek past the last key: nothing",
     );
     fs.reset_reads();
-    assert!(table.seek(b"zzz").next().is_none());
+    assert!(
+        table.seek(b"zzz").next().is_none(),
+        "seek past the last key yields nothing"
+    );
     assert_eq!(
         fs.reads(TABLE).calls,
         0,
@@ -237,39 +428,88 @@ fn seek_lands_at_the_first_key_at_or_after_the_target() {
 fn seek_in_a_one_block_table() {
     let entries = sorted(vec![put("b", 1, "b"), put("d", 1, "d")]);
     let fs = build(&entries, indexed(4096));
-    let table = Table::open(&fs, path()).unwrap();
-    assert_eq!(table.footer().block_count, 1);
-    assert_eq!(show(&seek_keys(&table, b"a")), show(&entries));
-    assert_eq!(show(&seek_keys(&table, b"c")), show(&entries[1..]));
-    assert!(seek_keys(&table, b"e").is_empty());
+    let table = open(&fs);
+    assert_eq!(table.footer().block_count, 1, "test set-up: one block");
+    assert_same_entries(
+        &seek_keys(&table, b"a"),
+        &entries,
+        "seek before the first key",
+    );
+    assert_same_entries(
+        &seek_keys(&table, b"c"),
+        &entries[1..],
+        "seek between the two keys",
+    );
+    assert_same_entries(
+        &seek_keys(&table, b"e"),
+        &[],
+        "seek past the last key of the only block",
+    );
 }
 
+// A seek reads the block the index picks, and only it: 2 reads (its
+// header, then the block). On failure it says where the reading started.
 #[test]
 fn seek_starts_reading_at_the_target_block() {
     let entries = numbered_entries(300, 16);
     let fs = build(&entries, indexed(128));
-    let table = Table::open(&fs, path()).unwrap();
-    let index = table.index().unwrap();
+    let table = open(&fs);
+    let index = index_of(&table);
+    let offsets = block_offsets(&table);
+    let block_at = |offset: u64| match offsets.iter().position(|&o| o == offset) {
+        Some(number) => format!("block {number} (offset {offset})"),
+        None if offset >= table.footer().data_len => {
+            format!("offset {offset}, the end of the data")
+        }
+        None => format!("offset {offset}, which is not the start of any block"),
+    };
     let target = &entries[250].key;
-    let expected = index.find(target, SEQ_MAX).unwrap();
+    let Some(picked) = index.find(target, SEQ_MAX) else {
+        panic!("find({target:?}, SEQ_MAX) is None, but the table holds {target:?}");
+    };
+    let start = index.seek_offset(target, SEQ_MAX, table.footer());
     fs.reset_reads();
-    let first = table.seek(target).next().unwrap().unwrap();
-    assert_eq!(&first.key, target);
+    match table.seek(target).next() {
+        Some(Ok(first)) => assert_eq!(
+            &first.key, target,
+            "seek({target:?}) starts at the target, an existing key"
+        ),
+        Some(Err(error)) => panic!("seek({target:?}) failed: {error}"),
+        None => panic!(
+            "seek({target:?}) yielded nothing; seek_offset returned {}",
+            block_at(start)
+        ),
+    }
     let reads = fs.reads(TABLE);
+    let picked_at = match index.entries().get(picked) {
+        Some(entry) => block_at(entry.handle.offset),
+        None => format!(
+            "nothing: the index has only {} entries",
+            index.entries().len()
+        ),
+    };
     assert!(
         reads.calls <= 2,
-        "seek must start at block {expected}, not scan from block 0: {} reads",
-        reads.calls
+        "seek({target:?}) read the file {} times ({} bytes), but one block takes 2 reads (its \
+         header, then the block). The reading started where seek_offset said: {}; the index's \
+         find picked entry {picked}, whose handle points at {picked_at}. Does seek_offset \
+         return the offset of the block find picks? If both name the same block, find picks \
+         one that ends before the target: compare last internal keys",
+        reads.calls,
+        reads.bytes,
+        block_at(start),
     );
 }
 
 // Flip every bit of the index block: the table must refuse to open with
-// Corruption at the index block's offset.
+// Corruption at the index block's offset. (The block's checksum catches
+// these flips; `decode_refuses_wrong_indexes_even_with_a_valid_checksum`
+// is the test of the decoder.)
 #[test]
 fn damaged_index_is_an_error_at_open() {
     let fs = build(&numbered_entries(60, 8), indexed(64));
     let full = fs.file_bytes(TABLE).unwrap();
-    let handle = Table::open(&fs, path()).unwrap().footer().index;
+    let handle = open(&fs).footer().index;
     for bit in handle.offset * 8..handle.end() * 8 {
         let damaged = SimFs::new();
         damaged.create_dir_all(Path::new("db")).unwrap();
@@ -287,28 +527,12 @@ fn damaged_index_is_an_error_at_open() {
 
 #[test]
 fn decode_checks_the_index_against_the_footer() {
-    let footer = |blocks: u64, data_len: u64| Footer {
-        data_len,
-        block_count: blocks,
-        entry_count: blocks,
-        ..Footer::default()
-    };
-    let payload = |blocks: &[(&str, u64, u64)]| {
-        let mut builder = IndexBuilder::new();
-        for (key, offset, len) in blocks {
-            builder.add_block(
-                key.as_bytes(),
-                1,
-                BlockHandle {
-                    offset: *offset,
-                    len: *len,
-                },
-            );
-        }
-        builder.finish()
-    };
+    let footer = footer_of;
+    let payload = index_payload;
     let good = payload(&[("b", 0, 50), ("d", 50, 30)]);
-    assert!(SparseIndex::decode(&good, &footer(2, 80)).is_ok());
+    if let Err(error) = SparseIndex::decode(&good, &footer(2, 80)) {
+        panic!("decode refused a good index of two blocks: {error}");
+    }
     assert!(
         SparseIndex::decode(&good, &footer(3, 80)).is_err(),
         "entry count must equal block_count"
@@ -363,6 +587,166 @@ fn decode_checks_the_index_against_the_footer() {
     );
 }
 
+fn footer_of(blocks: u64, data_len: u64) -> Footer {
+    Footer {
+        data_len,
+        block_count: blocks,
+        entry_count: blocks,
+        ..Footer::default()
+    }
+}
+
+/// An index payload of blocks `(last key, offset, len)`, every last
+/// sequence number 1, encoded by the test.
+fn index_payload(blocks: &[(&str, u64, u64)]) -> Vec<u8> {
+    let entries: Vec<(Bytes, u64, BlockHandle)> = blocks
+        .iter()
+        .map(|&(key, offset, len)| (support::b(key), 1, BlockHandle { offset, len }))
+        .collect();
+    encode_index(entries.len() as u32, &entries)
+}
+
+// The data region starts at offset 0, so the first block must too: blocks
+// that follow each other and end at data_len, but start at 10, leave the
+// region's first bytes outside every block.
+#[test]
+fn decode_refuses_an_index_whose_first_block_does_not_start_at_offset_0() {
+    let shifted = index_payload(&[("b", 10, 40), ("d", 50, 30)]);
+    assert!(
+        SparseIndex::decode(&shifted, &footer_of(2, 80)).is_err(),
+        "blocks (10, +40), (50, +30) with data_len 80 were accepted: the first block must \
+         start at offset 0 (start the expected offset at 0, not at the first handle's offset)"
+    );
+    let one = index_payload(&[("b", 8, 72)]);
+    assert!(
+        SparseIndex::decode(&one, &footer_of(1, 80)).is_err(),
+        "one block (8, +72) with data_len 80 was accepted: the first block must start at 0"
+    );
+}
+
+// offset + len must not wrap around: with wrapping arithmetic, a block
+// (10, +u64::MAX) "ends" at 9, and a block (50, +2^64 - 50) "ends" at 0,
+// where the next one seems to start.
+#[test]
+fn decode_refuses_block_ends_that_wrap_around() {
+    assert!(
+        SparseIndex::decode(
+            &index_payload(&[("b", 0, 10), ("d", 10, u64::MAX)]),
+            &footer_of(2, 9)
+        )
+        .is_err(),
+        "blocks (0, +10), (10, +u64::MAX) with data_len 9 were accepted: 10 + u64::MAX wraps \
+         to 9. Compute a block's end with BlockHandle::end (it saturates) or checked_add, \
+         never wrapping_add"
+    );
+    assert!(
+        SparseIndex::decode(
+            &index_payload(&[("b", 0, 50), ("d", 50, u64::MAX - 49), ("f", 0, 80)]),
+            &footer_of(3, 80)
+        )
+        .is_err(),
+        "blocks (0, +50), (50, +2^64 - 50), (0, +80) with data_len 80 were accepted: the \
+         second block's end wraps to 0, where the third seems to start. Compute ends with \
+         BlockHandle::end or checked_add, never wrapping_add"
+    );
+}
+
+// Wrong indexes that the block's checksum cannot catch, because they were
+// written that way: each is re-framed with a valid checksum, in place of a
+// real table's index block, so only SparseIndex::decode can refuse it and
+// Table::open must report Corruption at the index block.
+#[test]
+fn decode_refuses_wrong_indexes_even_with_a_valid_checksum() {
+    let entries = numbered_entries(8, 8);
+    let fs = build(&entries, indexed(1)); // one entry per block
+    let table = open(&fs);
+    let file = fs.file_bytes(TABLE).unwrap();
+    let index_handle = table.footer().index;
+    let handles = block_handles(&table);
+    assert_eq!(handles.len(), 8, "test set-up: one block per entry");
+    let truth: Vec<(Bytes, u64, BlockHandle)> = entries
+        .iter()
+        .zip(&handles)
+        .map(|(entry, handle)| (entry.key.clone(), entry.seq, *handle))
+        .collect();
+    assert_eq!(
+        block_payload(&file, index_handle),
+        encode_index(8, &truth),
+        "the table's index block is not the payload §5.3 describes for its blocks (see \
+         index_layout_matches_snapshot and index_has_one_entry_per_block_ending_with_its_last_version)"
+    );
+    let edited = |edit: &dyn Fn(&mut Vec<(Bytes, u64, BlockHandle)>)| {
+        let mut wrong = truth.clone();
+        edit(&mut wrong);
+        wrong
+    };
+    let handle = |offset: u64, len: u64| BlockHandle { offset, len };
+    let [h0, h1, h2, h3] = [handles[0], handles[1], handles[2], handles[3]];
+    let cases: Vec<(&str, u32, Vec<(Bytes, u64, BlockHandle)>)> = vec![
+        (
+            "the first block starts at 1, not 0 (the rest tiles the data region)",
+            8,
+            edited(&|w| w[0].2 = handle(1, h0.len - 1)),
+        ),
+        (
+            "a 1-byte gap before block 3",
+            8,
+            edited(&|w| w[3].2 = handle(h3.offset + 1, h3.len - 1)),
+        ),
+        (
+            "the last block ends 1 byte before data_len",
+            8,
+            edited(&|w| w[7].2.len -= 1),
+        ),
+        (
+            "block 1's end wraps around u64 to 0, where block 2 now starts",
+            8,
+            edited(&|w| {
+                w[1].2 = handle(h1.offset, 0u64.wrapping_sub(h1.offset));
+                w[2].2 = handle(0, h2.end());
+            }),
+        ),
+        (
+            "block 2 is empty (len 0) and block 3 covers both",
+            8,
+            edited(&|w| {
+                w[2].2 = handle(h2.offset, 0);
+                w[3].2 = handle(h2.offset, h2.len + h3.len);
+            }),
+        ),
+        (
+            "the last keys of blocks 2 and 3 are swapped (out of order)",
+            8,
+            edited(&|w| {
+                let key = w[2].0.clone();
+                w[2].0 = w[3].0.clone();
+                w[3].0 = key;
+            }),
+        ),
+        (
+            "blocks 2 and 3 have the same last version (the order is strict)",
+            8,
+            edited(&|w| {
+                w[3].0 = w[2].0.clone();
+                w[3].1 = w[2].1;
+            }),
+        ),
+        (
+            "the count says 9 entries, the footer 8 blocks",
+            9,
+            truth.clone(),
+        ),
+    ];
+    for (what, count, wrong) in cases {
+        let payload = encode_index(count, &wrong);
+        assert_index_refused(
+            &with_index_payload(&file, index_handle, &payload),
+            index_handle.offset,
+            what,
+        );
+    }
+}
+
 // The count says four billion entries and the footer agrees: decode must
 // not reserve memory for them before seeing that the bytes are not there.
 #[test]
@@ -375,28 +759,119 @@ fn decode_never_allocates_from_an_untrusted_count() {
     };
     let mut payload = u32::MAX.to_le_bytes().to_vec();
     payload.extend_from_slice(&[0; 40]);
-    assert!(SparseIndex::decode(&payload, &footer).is_err());
+    let (result, stats) = measure(|| SparseIndex::decode(&payload, &footer));
+    stats.assert_within(
+        payload.len() as u64,
+        "SparseIndex::decode of a count of u32::MAX in front of 40 bytes",
+    );
+    assert!(
+        result.is_err(),
+        "a count of u32::MAX entries in 40 bytes was accepted"
+    );
+}
+
+// Promise P7 for the index: decode allocates within a small multiple of the
+// bytes it is given, whatever the count or a key length says, alone and
+// inside a table whose index block has a valid checksum.
+#[test]
+fn decode_allocates_within_the_bytes_present() {
+    let agreeing = |blocks: u64| footer_of(blocks, 80);
+    let cases: Vec<(&str, Vec<u8>, Footer)> = vec![
+        (
+            "a count of 2^20 entries (the footer agrees) in front of 40 bytes",
+            [&(1u32 << 20).to_le_bytes()[..], &[0; 40]].concat(),
+            agreeing(1 << 20),
+        ),
+        (
+            "a count of 2^20 entries (the footer agrees) in front of 10,000 bytes",
+            [&(1u32 << 20).to_le_bytes()[..], &[0; 10_000]].concat(),
+            agreeing(1 << 20),
+        ),
+        (
+            "a first key length of 64 MiB in a 62-byte index",
+            {
+                let mut payload = index_payload(&[("b", 0, 50), ("d", 50, 30)]);
+                payload[4..8].copy_from_slice(&(64u32 << 20).to_le_bytes());
+                payload
+            },
+            agreeing(2),
+        ),
+    ];
+    for (what, payload, footer) in &cases {
+        let (result, stats) = measure(|| SparseIndex::decode(payload, footer));
+        stats.assert_within(
+            payload.len() as u64,
+            &format!("SparseIndex::decode of {what}"),
+        );
+        assert!(result.is_err(), "{what} was accepted");
+    }
+
+    let fs = build(&numbered_entries(1000, 8), indexed(1));
+    let table = open(&fs);
+    let file = fs.file_bytes(TABLE).unwrap();
+    let footer = *table.footer();
+    let real = block_payload(&file, footer.index);
+    let (result, stats) = measure(|| SparseIndex::decode(&real, &footer));
+    stats.assert_within(real.len() as u64, "SparseIndex::decode of 1000 blocks");
+    assert!(result.is_ok(), "a real index of 1000 blocks must decode");
+
+    // The same claims inside the table, re-checksummed.
+    let count_field = |payload: &mut Vec<u8>| {
+        payload[..4].copy_from_slice(&(1u32 << 20).to_le_bytes());
+    };
+    let key_len_field = |payload: &mut Vec<u8>| {
+        payload[4..8].copy_from_slice(&(64u32 << 20).to_le_bytes());
+    };
+    for (what, edit) in [
+        (
+            "an index block whose count says 2^20",
+            &count_field as &dyn Fn(&mut Vec<u8>),
+        ),
+        (
+            "an index block whose first key length says 64 MiB",
+            &key_len_field,
+        ),
+    ] {
+        let mut payload = real.clone();
+        edit(&mut payload);
+        let damaged = with_index_payload(&file, footer.index, &payload);
+        let damaged_fs = fs_with(&damaged);
+        let (_, stats) = measure(|| Table::open(&damaged_fs, path()).map(|_| ()));
+        stats.assert_within(damaged.len() as u64, &format!("Table::open of {what}"));
+        assert_index_refused(&damaged, footer.index.offset, what);
+    }
 }
 
 #[test]
 fn data_block_damage_fails_only_lookups_in_that_block() {
     let entries = numbered_entries(120, 16);
     let fs = build(&entries, indexed(160));
-    let table = Table::open(&fs, path()).unwrap();
-    let handles: Vec<BlockHandle> = table
-        .index()
-        .unwrap()
+    let table = open(&fs);
+    let handles: Vec<BlockHandle> = index_of(&table)
         .entries()
         .iter()
         .map(|e| e.handle)
         .collect();
+    assert!(
+        handles.len() > 2,
+        "the test wants several blocks; the index has {}",
+        handles.len()
+    );
     let victim = handles[handles.len() / 2];
     fs.flip_bit(TABLE, victim.offset * 8 + 77).unwrap();
-    let table = Table::open(&fs, path()).unwrap();
+    let table = open(&fs);
     for entry in &entries {
-        let position = table.index().unwrap().find(&entry.key, SEQ_MAX).unwrap();
+        let position = index_of(&table).find(&entry.key, SEQ_MAX);
+        let Some(&holder) = position.and_then(|p| handles.get(p)) else {
+            panic!(
+                "find({:?}, SEQ_MAX) is {position:?}, not one of the {} blocks, for a key the \
+                 table holds",
+                entry.key,
+                handles.len()
+            );
+        };
         let result = table.get(&entry.key, SEQ_MAX);
-        if handles[position] == victim {
+        if holder == victim {
             assert!(
                 matches!(&result, Err(Error::Corruption { offset, .. }) if *offset == victim.offset),
                 "{:?} lives in the damaged block: expected Corruption at {}, got {result:?}",
@@ -423,18 +898,33 @@ fn values_larger_than_a_block_are_found() {
         put("d", 4, "small"),
     ]);
     let fs = build(&entries, indexed(100));
-    let table = Table::open(&fs, path()).unwrap();
+    let table = open(&fs);
     for entry in &entries {
         fs.reset_reads();
-        assert_eq!(
-            table.get(&entry.key, SEQ_MAX).unwrap(),
-            Some(entry.value.clone())
-        );
+        let got = table.get(&entry.key, SEQ_MAX);
+        let key = String::from_utf8_lossy(&entry.key);
+        match got {
+            Ok(Some(value)) => assert!(
+                value == entry.value,
+                "get({key}) returned another value (of {} bytes; {} expected)",
+                value_len(&value),
+                value_len(&entry.value)
+            ),
+            Ok(None) => panic!("get({key}) is None for a key the table holds"),
+            Err(error) => panic!("get({key}) failed: {error}"),
+        }
         assert_eq!(
             fs.reads(TABLE).calls,
             1,
-            "one read, however large the block"
+            "get({key}): one read, however large the block"
         );
+    }
+}
+
+fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Put(bytes) => bytes.len(),
+        Value::Delete => 0,
     }
 }
 
@@ -447,7 +937,7 @@ proptest! {
     #[test]
     fn seeks_and_lookups_match_a_btreemap(entries in arb_versions(b'a'..b'e', 30, 200, 120), block_size in 1usize..64, targets in prop::collection::vec(prop::collection::vec(b'a'..b'f', 0..4), 1..8)) {
         let fs = build(&entries, indexed(block_size));
-        let table = Table::open(&fs, path()).unwrap();
+        let table = open(&fs);
         let model: BTreeMap<(Bytes, std::cmp::Reverse<u64>), Value> =
             entries.iter().map(|e| ((e.key.clone(), std::cmp::Reverse(e.seq)), e.value.clone())).collect();
         for target in &targets {
@@ -455,11 +945,17 @@ proptest! {
                 .range((Bytes::from(target.clone()), std::cmp::Reverse(SEQ_MAX))..)
                 .map(|((key, seq), value)| Entry { key: key.clone(), seq: seq.0, value: value.clone() })
                 .collect();
-            prop_assert_eq!(seek_keys(&table, target), expected, "seek({:?})", target);
+            let got = seek_keys(&table, target);
+            if let Some(difference) = difference(&got, &expected) {
+                prop_assert!(false, "seek({:?}): {}", target, difference);
+            }
             for seq in [0, 3, 15, SEQ_MAX] {
                 fs.reset_reads();
-                prop_assert_eq!(table.get(target, seq).unwrap(), model_get(&entries, target, seq));
-                prop_assert!(fs.reads(TABLE).calls <= 1);
+                let got = table.get(target, seq).unwrap();
+                let expected = model_get(&entries, target, seq);
+                prop_assert!(got == expected, "get({:?}, {}): got {:?}, expected {:?}", target, seq,
+                    got.as_ref().map(value_len), expected.as_ref().map(value_len));
+                prop_assert!(fs.reads(TABLE).calls <= 1, "get({:?}, {}) read the file {} times; with an index it reads at most one block", target, seq, fs.reads(TABLE).calls);
             }
         }
     }
