@@ -184,8 +184,7 @@ fn reference_verdict(mode: Mode, reports: &[ChapterReport]) -> Result<()> {
     if mode != Mode::Reference {
         return Ok(());
     }
-    let points: u32 = reports.iter().map(ChapterReport::points).sum();
-    let max: u32 = reports.iter().map(ChapterReport::max_points).sum();
+    let (points, max) = score::total_points(reports);
     let unlisted = reports.iter().any(|r| !r.unlisted.is_empty());
     if points < max || max == 0 || unlisted {
         return Err(failed(format!(

@@ -8,7 +8,7 @@ use crate::points;
 
 use super::Mode;
 use super::advice::{SkipAhead, elsewhere, pointer};
-use super::score::{ChapterReport, Status, TestResult};
+use super::score::{ChapterReport, Status, TestResult, total_points};
 
 /// The indentation of the lines under a chapter's row.
 const PAD: &str = "      ";
@@ -43,18 +43,21 @@ pub fn scoreboard(
         out.push_str(&failures(report, skip));
         previous_problem.clone_from(&report.problem);
     }
-    let points: u32 = reports.iter().map(ChapterReport::points).sum();
-    let max: u32 = reports.iter().map(ChapterReport::max_points).sum();
+    out.push_str(&total_row(reports, width));
+    out
+}
+
+fn total_row(reports: &[ChapterReport], width: usize) -> String {
+    let (points, max) = total_points(reports);
     let passed: usize = reports.iter().map(ChapterReport::passed).sum();
     let total: usize = reports.iter().map(|r| r.tests.len()).sum();
     let percent = (points * 100).checked_div(max).unwrap_or(0);
-    out.push_str(&format!(
+    format!(
         "  {:width$}  {:>9}  {:>10}  ({percent}%)\n",
         "total",
         format!("{passed}/{total}"),
         format!("{points}/{max}")
-    ));
-    out
+    )
 }
 
 fn chapter_row(report: &ChapterReport, width: usize, start_here: bool, repeated: bool) -> String {

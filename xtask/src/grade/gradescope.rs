@@ -7,7 +7,7 @@
 use crate::json::Value;
 
 use super::advice::{SkipAhead, elsewhere, pointer};
-use super::score::{ChapterReport, Status, TestResult};
+use super::score::{ChapterReport, Status, TestResult, total_points};
 
 /// Gradescope's results.json; `skip` says how to grade a chapter on the
 /// reference for the others.
@@ -18,8 +18,7 @@ pub fn results_json(reports: &[ChapterReport], board: &str, skip: &SkipAhead) ->
             tests.push(test_json(report, index, test, skip));
         }
     }
-    let points: u32 = reports.iter().map(ChapterReport::points).sum();
-    let max: u32 = reports.iter().map(ChapterReport::max_points).sum();
+    let (points, max) = total_points(reports);
     Value::object([
         ("score", Value::Number(f64::from(points))),
         ("max_score", Value::Number(f64::from(max))),

@@ -218,27 +218,7 @@ fn crash_problem(end: &crash::End, recovery: &crash::Recovery) -> String {
         "the test run {}; its tests were re-run one at a time (--test-threads=1):",
         end.describe()
     );
-    // Culprits that ended the same way are listed together.
-    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
-    for crash in &recovery.crashes {
-        let summary = crash.summary();
-        match groups.iter_mut().find(|(s, _)| *s == summary) {
-            Some((_, tests)) => tests.push(&crash.test),
-            None => groups.push((summary, vec![&crash.test])),
-        }
-    }
-    for (summary, tests) in &groups {
-        text.push_str(&format!("\n  {}: {summary}", tests[0]));
-        let more = &tests[1..];
-        if !more.is_empty() {
-            let shown = more.len().min(3);
-            let mut names = more[..shown].join(", ");
-            if more.len() > shown {
-                names.push_str(&format!(" and {} more", more.len() - shown));
-            }
-            text.push_str(&format!("\n  (the same for {names})"));
-        }
-    }
+    text.push_str(&culprits(&recovery.crashes));
     match &recovery.stopped {
         Some(why) => text.push_str(&format!("\n  {why}; the tests that had not run score 0")),
         None if recovery.crashes.is_empty() => {
@@ -251,6 +231,33 @@ fn crash_problem(end: &crash::End, recovery: &crash::Recovery) -> String {
             }
         }
         None => {}
+    }
+    text
+}
+
+/// One line per culprit, `\n  NAME: SUMMARY`; culprits that ended the same
+/// way are listed together.
+fn culprits(crashes: &[crash::Crash]) -> String {
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for crash in crashes {
+        let summary = crash.summary();
+        match groups.iter_mut().find(|(s, _)| *s == summary) {
+            Some((_, tests)) => tests.push(&crash.test),
+            None => groups.push((summary, vec![&crash.test])),
+        }
+    }
+    let mut text = String::new();
+    for (summary, tests) in &groups {
+        text.push_str(&format!("\n  {}: {summary}", tests[0]));
+        let more = &tests[1..];
+        if !more.is_empty() {
+            let shown = more.len().min(3);
+            let mut names = more[..shown].join(", ");
+            if more.len() > shown {
+                names.push_str(&format!(" and {} more", more.len() - shown));
+            }
+            text.push_str(&format!("\n  (the same for {names})"));
+        }
     }
     text
 }

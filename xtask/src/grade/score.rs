@@ -98,6 +98,13 @@ impl ChapterReport {
     }
 }
 
+/// The points earned and the points possible, over every report.
+pub fn total_points(reports: &[ChapterReport]) -> (u32, u32) {
+    let points = reports.iter().map(ChapterReport::points).sum();
+    let max = reports.iter().map(ChapterReport::max_points).sum();
+    (points, max)
+}
+
 /// What a chapter's run(s) showed, to score from.
 #[derive(Debug, Default)]
 pub struct Evidence {
