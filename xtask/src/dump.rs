@@ -20,6 +20,7 @@ mod wal;
 use std::fmt;
 use std::path::Path;
 
+use lsm_workbook::ch02_wal::LOG_MAGIC;
 use lsm_workbook::fs::{Fs, ReadableFile, StdFs};
 use lsm_workbook::types::{Entry, Value};
 
@@ -173,7 +174,16 @@ fn kind_of(path: &Path, file: &dyn ReadableFile) -> lsm_workbook::Result<Kind> {
             return Ok(Kind::Table("it ends with the table magic"));
         }
     }
-    Ok(Kind::Wal("no .log/.sst extension and no table magic"))
+    let mut magic = [0; 8];
+    if file.len() >= 8 {
+        file.read_exact_at(&mut magic, 0)?;
+        if u64::from_le_bytes(magic) == LOG_MAGIC {
+            return Ok(Kind::Wal("it starts with the log magic"));
+        }
+    }
+    Ok(Kind::Wal(
+        "no .log/.sst extension and no table or log magic",
+    ))
 }
 
 /// `bytes` quoted: printable ASCII as is (`"` and `\` escaped), other bytes

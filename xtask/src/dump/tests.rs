@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use lsm_workbook::ch02_wal::Wal;
+use lsm_workbook::ch02_wal::{LogHeader, Wal};
 use lsm_workbook::ch03_sstable::{Table, TableOptions, write_table};
 use lsm_workbook::fs::StdFs;
 use lsm_workbook::types::{Entry, Value, WriteBatch};
@@ -42,7 +42,11 @@ impl Drop for TempDir {
 
 /// Four records, 5 ops, seqs 1..=5.
 fn write_wal(path: &Path) {
-    let mut wal = Wal::create(&StdFs, path).unwrap();
+    let header = LogHeader {
+        salt: 0x5a17,
+        first_seq: 1,
+    };
+    let mut wal = Wal::create(&StdFs, path, header).unwrap();
     let batches = [
         WriteBatch::new(1)
             .put("apple", "red")
@@ -126,17 +130,18 @@ fn wal_dump_lists_every_record_and_the_replay_report() {
     let out = dump(&path, 0);
     assert_eq!(out.problems, 0);
     for line in [
-        "record 0 at 0: 58 bytes, seq 1, 2 ops",
+        "header: 32 bytes, salt 0x0000000000005a17, first seq 1",
+        "record 0 at 32: 62 bytes, seq 1, 2 ops",
         "  \"apple\"@1 put \"red\"",
         "  \"banana\"@2 put \"yellow\"",
-        "record 1 at 58: 30 bytes, seq 3, 1 op",
+        "record 1 at 94: 34 bytes, seq 3, 1 op",
         "  \"apple\"@3 delete",
         &format!(
             "  \"bin\\x00\\xff\"@4 put \"{}\"… (100 bytes)",
             "x".repeat(40)
         ),
-        "record 3 at 222: 43 bytes, seq 5, 1 op",
-        "replay: 4 records, 5 entries, last seq 5",
+        "record 3 at 266: 47 bytes, seq 5, 1 op",
+        "replay: 4 records, 5 entries, last seq 5, next seq 6",
         "torn tail: none",
     ] {
         assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
@@ -154,9 +159,9 @@ fn torn_wal_tail_is_reported_not_an_error() {
     assert_eq!(out.problems, 0);
     assert!(
         out.text
-            .contains("replay: 3 records, 4 entries, last seq 4\n")
+            .contains("replay: 3 records, 4 entries, last seq 4, next seq 5\n")
     );
-    assert!(out.text.contains("torn tail at 222: 38 bytes dropped: "));
+    assert!(out.text.contains("torn tail at 266: 42 bytes dropped: "));
 }
 
 #[test]
@@ -164,13 +169,13 @@ fn corrupt_wal_record_is_reported_at_its_offset() {
     let dir = TempDir::new();
     let path = dir.join("000001.log");
     write_wal(&path);
-    flip_bit(&path, 58 + 12);
+    flip_bit(&path, 94 + 24 + 2); // in record 1's ops
     let out = dump(&path, 0);
     assert_eq!(out.problems, 1);
-    assert!(out.text.contains("record 0 at 0: 58 bytes"));
+    assert!(out.text.contains("record 0 at 32: 62 bytes"));
     assert!(
         out.text
-            .contains("record at 58: CORRUPTION: checksum mismatch")
+            .contains("record at 94: CORRUPTION: record checksum mismatch")
     );
     assert!(out.text.contains("1 record read before the damage"));
 }
