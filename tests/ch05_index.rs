@@ -156,6 +156,9 @@ fn block_handles(table: &Table) -> Vec<BlockHandle> {
         .collect()
 }
 
+/// Index entries as the test writes them: last key, last seq, handle.
+type IndexRows = Vec<(Bytes, u64, BlockHandle)>;
+
 /// An index payload as §5.3 draws it, encoded by the test itself: a
 /// count, then per entry key_len, key, seq, offset, len.
 fn encode_index(count: u32, entries: &[(Bytes, u64, BlockHandle)]) -> Vec<u8> {
@@ -238,8 +241,7 @@ fn index_has_one_entry_per_block_ending_with_its_last_version() {
             )
         });
         let last = block
-            .entries()
-            .last()
+            .entries().last()
             .expect("a block holds at least one entry");
         assert_eq!(
             (&entry.last_key, entry.last_seq),
@@ -599,7 +601,7 @@ fn footer_of(blocks: u64, data_len: u64) -> Footer {
 /// An index payload of blocks `(last key, offset, len)`, every last
 /// sequence number 1, encoded by the test.
 fn index_payload(blocks: &[(&str, u64, u64)]) -> Vec<u8> {
-    let entries: Vec<(Bytes, u64, BlockHandle)> = blocks
+    let entries: IndexRows = blocks
         .iter()
         .map(|&(key, offset, len)| (support::b(key), 1, BlockHandle { offset, len }))
         .collect();
@@ -664,25 +666,30 @@ fn decode_refuses_wrong_indexes_even_with_a_valid_checksum() {
     let index_handle = table.footer().index;
     let handles = block_handles(&table);
     assert_eq!(handles.len(), 8, "test set-up: one block per entry");
-    let truth: Vec<(Bytes, u64, BlockHandle)> = entries
+    let truth: IndexRows = entries
         .iter()
         .zip(&handles)
         .map(|(entry, handle)| (entry.key.clone(), entry.seq, *handle))
         .collect();
-    assert_eq!(
-        block_payload(&file, index_handle),
-        encode_index(8, &truth),
-        "the table's index block is not the payload §5.3 describes for its blocks (see \
-         index_layout_matches_snapshot and index_has_one_entry_per_block_ending_with_its_last_version)"
+    let written = block_payload(&file, index_handle);
+    let described = encode_index(8, &truth);
+    let first_difference = written.iter().zip(&described).position(|(w, d)| w != d);
+    assert!(
+        written == described,
+        "the table's index block ({} bytes) is not the payload §5.3 describes for its blocks \
+         ({} bytes; first difference at byte {first_difference:?}): see \
+         index_layout_matches_snapshot and index_has_one_entry_per_block_ending_with_its_last_version",
+        written.len(),
+        described.len()
     );
-    let edited = |edit: &dyn Fn(&mut Vec<(Bytes, u64, BlockHandle)>)| {
+    let edited = |edit: &dyn Fn(&mut IndexRows)| {
         let mut wrong = truth.clone();
         edit(&mut wrong);
         wrong
     };
     let handle = |offset: u64, len: u64| BlockHandle { offset, len };
     let [h0, h1, h2, h3] = [handles[0], handles[1], handles[2], handles[3]];
-    let cases: Vec<(&str, u32, Vec<(Bytes, u64, BlockHandle)>)> = vec![
+    let cases: Vec<(&str, u32, IndexRows)> = vec![
         (
             "the first block starts at 1, not 0 (the rest tiles the data region)",
             8,
