@@ -82,7 +82,13 @@ fn with_filter_payload(file: &[u8], footer: &Footer, payload: &[u8]) -> Vec<u8> 
         offset,
         len: out.len() as u64 - offset,
     };
-    out.extend_from_slice(&Footer { filter, ..*footer }.encode());
+    out.extend_from_slice(
+        &Footer {
+            filter,
+            ..*footer
+        }
+        .encode(),
+    );
     out
 }
 
@@ -334,6 +340,11 @@ fn decode_allocates_within_the_bytes_present() {
     // within the bound of the file's size, and fail at the filter block.
     let (file, footer) = filtered_table();
     let mut payload = block_payload(&file, footer.filter);
+    assert!(
+        payload.len() >= FILTER_HEADER_LEN_BYTES,
+        "the table's filter block holds {} bytes, fewer than the header",
+        payload.len()
+    );
     payload[2..6].copy_from_slice(&(1u32 << 29).to_le_bytes());
     let damaged = with_filter_payload(&file, &footer, &payload);
     let fs = fs_with(&damaged);
@@ -395,7 +406,11 @@ fn absent_key_lookup_reads_no_data_block() {
     for i in 0..1000 {
         let key = format!("absent-{i}");
         fs.reset_reads();
-        assert_eq!(table.get(key.as_bytes(), SEQ_MAX).unwrap(), None);
+        assert_eq!(
+            table.get(key.as_bytes(), SEQ_MAX).unwrap(),
+            None,
+            "{key} was never added, yet get found it"
+        );
         let reads = fs.reads(TABLE).calls;
         if !filter.may_contain(key.as_bytes()) {
             assert_eq!(
@@ -442,7 +457,7 @@ fn damaged_filter_is_an_error_never_a_false_negative() {
         damaged.flip_bit(TABLE, bit).unwrap();
         match Table::open(&damaged, path()) {
             Err(Error::Corruption { file, offset, .. }) => {
-                assert_eq!(file, path());
+                assert_eq!(file, path(), "bit {bit}: the error names the table file");
                 assert_eq!(
                     offset, handle.offset,
                     "bit {bit}: the error names the filter block's offset"
