@@ -120,7 +120,8 @@ impl SparseIndex {
 
 /// [`Table::get`] with an index: find the one block that can hold the
 /// newest version of `key` at or below `seq`, read it (one read), and look
-/// there.
+/// there: a binary search inside the block decodes only the entries it
+/// compares. Damage inside the block is Corruption at the block's offset.
 pub fn get_indexed(
     table: &Table,
     index: &SparseIndex,

@@ -232,7 +232,8 @@ fn decode_entry(rest: &mut &[u8]) -> Result<IndexEntry, String> {
 // ANCHOR: ch05_get_indexed
 /// [`Table::get`] with an index: find the one block that can hold the
 /// newest version of `key` at or below `seq`, read it (one read), and look
-/// there.
+/// there: a binary search inside the block decodes only the entries it
+/// compares. Damage inside the block is Corruption at the block's offset.
 pub fn get_indexed(
     table: &Table,
     index: &SparseIndex,
@@ -243,11 +244,14 @@ pub fn get_indexed(
     let Some(position) = index.find(key, seq) else {
         return Ok(None);
     };
-    let block = table.read_block(index.entries()[position].handle)?;
-    let found = block.entries().get(block.seek(key, seq));
+    let handle = index.entries()[position].handle;
+    let block = table.read_block(handle)?;
+    let found = block
+        .find(key, seq)
+        .map_err(|e| crate::Error::corruption(table.path(), handle.offset, e))?;
     Ok(found
         .filter(|entry| entry.key.as_ref() == key)
-        .map(|entry| entry.value.clone()))
+        .map(|entry| entry.value))
     // END SOLUTION
 }
 // ANCHOR_END: ch05_get_indexed

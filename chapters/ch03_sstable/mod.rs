@@ -6,20 +6,24 @@
 //! ```text
 //!  +---------+---------+-----+-----------+---------------+--------------+--------+
 //!  | data    | data    | …   | data      | filter block  | index block  | footer |
-//!  | block 0 | block 1 |     | block n-1 | (chapter 4)   | (chapter 5)  | 72 B   |
+//!  | block 0 | block 1 |     | block n-1 | (chapter 4)   | (chapter 5)  | 80 B   |
 //!  +---------+---------+-----+-----------+---------------+--------------+--------+
-//!  0                                   data_len                           file end
+//!  0                                   data_len                         table_len
 //! ```
 //!
-//! Data blocks ([`block`]) are framed and checksummed; the [`footer`]
-//! says where everything is. The filter and the index are optional parts of
+//! Every block ([`block`]) is framed, with a checksum that also covers its
+//! offset, so a block is valid only where it was written; the [`footer`]
+//! says where everything is and how long the table is, so a file is exactly
+//! one table. A data block ends with an offsets array, so a lookup
+//! binary-searches it and decodes only the entries it touches. The filter and the index are optional parts of
 //! the format, switched on by [`TableOptions`]: this chapter's tables have
 //! neither, so a lookup *scans* the data blocks in order. Chapters 4 and 5
 //! add them; the glue that calls them is already here (look for
 //! `ch04_bloom` and `ch05_index`) and is not yours to write.
 //!
-//! You write: in [`block`], `frame`, `unframe`, [`BlockBuilder`] and
-//! [`Block::decode`]/[`Block::seek`]; in [`footer`], `Footer::encode` and
+//! You write: in [`block`], `frame`, `unframe`, [`BlockBuilder`],
+//! [`Block`] (`decode`, `len`, `entry`, `seek`, `iter`) and
+//! [`block::BlockIter`]; in [`footer`], `Footer::encode` and
 //! `Footer::decode`; here, [`TableBuilder::create`], the block writing
 //! helper `write_block`, the readers `read_footer` and `read_framed`,
 //! [`Table::read_block`], [`Table::read_block_at`], [`Table::get_by_scan`]
@@ -29,6 +33,7 @@
 //! entries are added in strictly increasing internal order; every byte read
 //! from the file is checked (frame checksum, footer checksum) before it is
 //! used, and damage is [`Error::Corruption`] naming the file and offset.
+//! Where each check happens is listed in the [`block`] module's docs.
 
 pub mod block;
 pub mod footer;
@@ -43,7 +48,7 @@ use crate::error::{Error, Result};
 use crate::fs::{Fs, ReadableFile, WritableFile};
 use crate::types::{Entry, SEQ_MAX, SeqNo, Value};
 
-pub use block::{Block, BlockBuilder};
+pub use block::{Block, BlockBuilder, BlockIter};
 pub use footer::{BlockHandle, FOOTER_LEN_BYTES, Footer};
 
 /// How a table is built.
@@ -191,6 +196,7 @@ impl TableBuilder {
             entry_count: self.summary.entry_count,
             filter,
             index,
+            table_len: self.file.len() + FOOTER_LEN_BYTES as u64,
         };
         self.file.append(&footer.encode())?;
         self.file.sync()?;
@@ -264,7 +270,8 @@ impl Table {
         self.file.path()
     }
 
-    /// Reads and decodes the data block at `handle` with one read.
+    /// Reads the data block at `handle` with one read, checks its frame
+    /// (for this offset) and decodes its offsets array.
     pub fn read_block(&self, handle: BlockHandle) -> Result<Block> {
         let _ = handle;
         todo!("ch03: read, unframe and decode one block — book §3.4, task 6")
@@ -319,10 +326,12 @@ impl Table {
 }
 
 /// Reads and validates the footer: the last [`FOOTER_LEN_BYTES`] of the
-/// file. A file too short to hold one is [`Error::Corruption`] at offset 0.
+/// file. A file too short to hold one is [`Error::Corruption`] at offset 0,
+/// a footer that fails [`Footer::decode`] (e.g. one whose `table_len` is
+/// not the file's length) is Corruption at the footer's offset.
 fn read_footer(file: &dyn ReadableFile) -> Result<Footer> {
     let _ = file;
-    todo!("ch03: read the last 72 bytes and decode them — book §3.4, task 6")
+    todo!("ch03: read the last 80 bytes and decode them — book §3.4, task 6")
 }
 
 /// Reads the framed block at `handle` with one read and returns its

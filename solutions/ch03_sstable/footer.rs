@@ -1,6 +1,9 @@
 //! The footer: the fixed-size end of every table, read first, so that a
 //! reader can find everything else. Its checksum and magic number make a
-//! truncated or foreign file fail loudly at open.
+//! truncated or foreign file fail loudly at open, and its `table_len`
+//! makes a file exactly one table: a table followed by anything (appended
+//! bytes, another whole table) is corruption, because the last footer no
+//! longer describes the whole file.
 //!
 //! ```text
 //!  offset  field                 meaning
@@ -11,30 +14,43 @@
 //!  32      filter.len    u64 LE    len 0 = the table has no filter
 //!  40      index.offset  u64 LE  the sparse index block (chapter 5);
 //!  48      index.len     u64 LE    len 0 = the table has no index
-//!  56      version       u32 LE  FORMAT_VERSION
-//!  60      crc           u32 LE  CRC-32 of bytes [0, 60)
-//!  64      magic         u64 LE  TABLE_MAGIC
-//!  72      end
+//!  56      table_len     u64 LE  the whole file's length, footer included
+//!  64      version       u32 LE  FORMAT_VERSION
+//!  68      crc           u32 LE  CRC-32 of bytes [0, 68)
+//!  72      magic         u64 LE  TABLE_MAGIC
+//!  80      end
 //! ```
+//!
+//! A handle's `len` is the whole framed block, its 8-byte header included
+//! (the frame's own `len` field counts only the payload).
 
 // BEGIN SOLUTION hide
+use super::block::{BLOCK_ENTRY_COST_MIN_BYTES, BLOCK_HEADER_LEN_BYTES, BLOCK_OFFSET_LEN_BYTES};
 use std::ops::Range;
 // END SOLUTION
 
 /// Size of the footer in bytes.
-pub const FOOTER_LEN_BYTES: usize = 72;
+pub const FOOTER_LEN_BYTES: usize = 80;
 /// The last 8 bytes of every table: "LSMWBTAB" read as a little-endian u64.
 pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"LSMWBTAB");
 /// The table format version this code writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: block checksums cover the block's offset, the footer pins
+/// the table's length, data blocks end with an offsets array.
+pub const FORMAT_VERSION: u32 = 2;
+/// Offset of the `version` field in the footer.
+pub const FOOTER_VERSION_OFFSET: usize = 64;
 /// Offset of the `crc` field in the footer.
-pub const FOOTER_CRC_OFFSET: usize = 60;
+pub const FOOTER_CRC_OFFSET: usize = 68;
+/// Offset of the `magic` field in the footer.
+pub const FOOTER_MAGIC_OFFSET: usize = 72;
 
-const _: () = assert!(FOOTER_LEN_BYTES == 7 * 8 + 4 + 4 + 8);
-const _: () = assert!(FOOTER_CRC_OFFSET == 7 * 8 + 4);
+const _: () = assert!(FOOTER_VERSION_OFFSET == 8 * 8);
+const _: () = assert!(FOOTER_CRC_OFFSET == FOOTER_VERSION_OFFSET + 4);
+const _: () = assert!(FOOTER_MAGIC_OFFSET == FOOTER_CRC_OFFSET + 4);
+const _: () = assert!(FOOTER_LEN_BYTES == FOOTER_MAGIC_OFFSET + 8);
 
 /// Where a block lives in the file: `len` bytes at `offset`, frame header
-/// included.
+/// included (so `len` is 8 more than the frame's payload length field).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct BlockHandle {
     /// The block's first byte.
@@ -71,11 +87,14 @@ pub struct Footer {
     pub filter: BlockHandle,
     /// The sparse index block, or [`BlockHandle::NONE`].
     pub index: BlockHandle,
+    /// The whole table's length in bytes, this footer included: the file's
+    /// length must be exactly this.
+    pub table_len: u64,
 }
 
 impl Footer {
     // ANCHOR: ch03_footer_encode
-    /// The footer's 72 bytes, as drawn in the module docs.
+    /// The footer's 80 bytes, as drawn in the module docs.
     pub fn encode(&self) -> [u8; FOOTER_LEN_BYTES] {
         // BEGIN SOLUTION todo(): lay out the fields, the version, the crc and the magic — book §3.4, task 4
         let mut out = [0; FOOTER_LEN_BYTES];
@@ -87,41 +106,44 @@ impl Footer {
             self.filter.len,
             self.index.offset,
             self.index.len,
+            self.table_len,
         ];
         for (slot, field) in out.chunks_exact_mut(8).zip(fields) {
             slot.copy_from_slice(&field.to_le_bytes());
         }
-        out[56..60].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out[64..68].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
         let crc = crc32fast::hash(&out[..FOOTER_CRC_OFFSET]);
-        out[60..64].copy_from_slice(&crc.to_le_bytes());
-        out[64..72].copy_from_slice(&TABLE_MAGIC.to_le_bytes());
+        out[68..72].copy_from_slice(&crc.to_le_bytes());
+        out[72..80].copy_from_slice(&TABLE_MAGIC.to_le_bytes());
         out
         // END SOLUTION
     }
     // ANCHOR_END: ch03_footer_encode
 
     // ANCHOR: ch03_footer_decode
-    /// Decodes and validates a footer read from the last 72 bytes of a file
+    /// Decodes and validates a footer read from the last 80 bytes of a file
     /// of `file_len` bytes. Checks, in order: the magic (is this a table?),
     /// the checksum (is the footer intact?), the version (can we read it?),
-    /// then that every region lies inside the file and they do not overlap.
+    /// the table length (is the file exactly this table?), then that every
+    /// region lies inside the file, they do not overlap, and the counts fit
+    /// the data region.
     /// `Err` says what is wrong; the caller adds file and offset.
     pub fn decode(bytes: &[u8; FOOTER_LEN_BYTES], file_len: u64) -> Result<Footer, String> {
         // BEGIN SOLUTION todo(bytes, file_len): check magic, crc, version and bounds, then read the fields — book §3.4, task 4
-        let magic = u64::from_le_bytes(field(bytes, 64..72));
+        let magic = u64::from_le_bytes(field(bytes, 72..80));
         if magic != TABLE_MAGIC {
             return Err(format!(
                 "bad magic {magic:#018x}, expected {TABLE_MAGIC:#018x}: not a table, or its end is missing"
             ));
         }
-        let stored_crc = u32::from_le_bytes(field(bytes, 60..64));
+        let stored_crc = u32::from_le_bytes(field(bytes, 68..72));
         let computed_crc = crc32fast::hash(&bytes[..FOOTER_CRC_OFFSET]);
         if stored_crc != computed_crc {
             return Err(format!(
                 "footer checksum mismatch: stored {stored_crc:#010x}, computed {computed_crc:#010x}"
             ));
         }
-        let version = u32::from_le_bytes(field(bytes, 56..60));
+        let version = u32::from_le_bytes(field(bytes, 64..68));
         if version != FORMAT_VERSION {
             return Err(format!(
                 "format version {version}, this reader knows {FORMAT_VERSION}"
@@ -140,8 +162,17 @@ impl Footer {
                 offset: word(5),
                 len: word(6),
             },
+            table_len: word(7),
         };
+        if footer.table_len != file_len {
+            return Err(format!(
+                "the footer says the table is {} bytes, the file is {file_len}: \
+                 bytes were appended, or another table follows this one",
+                footer.table_len
+            ));
+        }
         footer.check_regions(file_len)?;
+        footer.check_counts()?;
         Ok(footer)
         // END SOLUTION
     }
@@ -169,6 +200,23 @@ impl Footer {
                 ));
             }
             end = handle.end();
+        }
+        Ok(())
+    }
+
+    /// Every data block takes at least a header and a count, every entry at
+    /// least its minimal encoding and its offset: counts larger than the
+    /// data region can hold are damage (and are never used to allocate).
+    fn check_counts(&self) -> Result<(), String> {
+        let block_len_min = (BLOCK_HEADER_LEN_BYTES + BLOCK_OFFSET_LEN_BYTES) as u64;
+        let entry_len_min = BLOCK_ENTRY_COST_MIN_BYTES as u64;
+        let blocks_max = self.data_len / block_len_min;
+        let entries_max = self.data_len / entry_len_min;
+        if self.block_count > blocks_max || self.entry_count > entries_max {
+            return Err(format!(
+                "{} blocks and {} entries cannot fit in {} data bytes (at most {blocks_max} and {entries_max})",
+                self.block_count, self.entry_count, self.data_len
+            ));
         }
         Ok(())
     }

@@ -6,20 +6,24 @@
 //! ```text
 //!  +---------+---------+-----+-----------+---------------+--------------+--------+
 //!  | data    | data    | …   | data      | filter block  | index block  | footer |
-//!  | block 0 | block 1 |     | block n-1 | (chapter 4)   | (chapter 5)  | 72 B   |
+//!  | block 0 | block 1 |     | block n-1 | (chapter 4)   | (chapter 5)  | 80 B   |
 //!  +---------+---------+-----+-----------+---------------+--------------+--------+
-//!  0                                   data_len                           file end
+//!  0                                   data_len                         table_len
 //! ```
 //!
-//! Data blocks ([`block`]) are framed and checksummed; the [`footer`]
-//! says where everything is. The filter and the index are optional parts of
+//! Every block ([`block`]) is framed, with a checksum that also covers its
+//! offset, so a block is valid only where it was written; the [`footer`]
+//! says where everything is and how long the table is, so a file is exactly
+//! one table. A data block ends with an offsets array, so a lookup
+//! binary-searches it and decodes only the entries it touches. The filter and the index are optional parts of
 //! the format, switched on by [`TableOptions`]: this chapter's tables have
 //! neither, so a lookup *scans* the data blocks in order. Chapters 4 and 5
 //! add them; the glue that calls them is already here (look for
 //! `ch04_bloom` and `ch05_index`) and is not yours to write.
 //!
-//! You write: in [`block`], `frame`, `unframe`, [`BlockBuilder`] and
-//! [`Block::decode`]/[`Block::seek`]; in [`footer`], `Footer::encode` and
+//! You write: in [`block`], `frame`, `unframe`, [`BlockBuilder`],
+//! [`Block`] (`decode`, `len`, `entry`, `seek`, `iter`) and
+//! [`block::BlockIter`]; in [`footer`], `Footer::encode` and
 //! `Footer::decode`; here, [`TableBuilder::create`], the block writing
 //! helper `write_block`, the readers `read_footer` and `read_framed`,
 //! [`Table::read_block`], [`Table::read_block_at`], [`Table::get_by_scan`]
@@ -29,6 +33,7 @@
 //! entries are added in strictly increasing internal order; every byte read
 //! from the file is checked (frame checksum, footer checksum) before it is
 //! used, and damage is [`Error::Corruption`] naming the file and offset.
+//! Where each check happens is listed in the [`block`] module's docs.
 
 pub mod block;
 pub mod footer;
@@ -43,7 +48,7 @@ use crate::error::{Error, Result};
 use crate::fs::{Fs, ReadableFile, WritableFile};
 use crate::types::{Entry, SEQ_MAX, SeqNo, Value};
 
-pub use block::{Block, BlockBuilder};
+pub use block::{Block, BlockBuilder, BlockIter};
 pub use footer::{BlockHandle, FOOTER_LEN_BYTES, Footer};
 // BEGIN SOLUTION hide
 use block::{BLOCK_HEADER_LEN_BYTES, BLOCK_PAYLOAD_LEN_MAX_BYTES, frame, unframe};
@@ -185,8 +190,8 @@ impl TableBuilder {
     /// Frames `payload`, appends it to the file and returns its handle.
     fn write_block(&mut self, payload: &[u8]) -> Result<BlockHandle> {
         // BEGIN SOLUTION todo(payload): frame, append, and say where it went — book §3.4, task 5
-        let framed = frame(payload);
         let offset = self.file.len();
+        let framed = frame(payload, offset);
         self.file.append(&framed)?;
         Ok(BlockHandle {
             offset,
@@ -216,6 +221,7 @@ impl TableBuilder {
             entry_count: self.summary.entry_count,
             filter,
             index,
+            table_len: self.file.len() + FOOTER_LEN_BYTES as u64,
         };
         self.file.append(&footer.encode())?;
         self.file.sync()?;
@@ -291,7 +297,8 @@ impl Table {
         self.file.path()
     }
 
-    /// Reads and decodes the data block at `handle` with one read.
+    /// Reads the data block at `handle` with one read, checks its frame
+    /// (for this offset) and decodes its offsets array.
     pub fn read_block(&self, handle: BlockHandle) -> Result<Block> {
         // BEGIN SOLUTION todo(handle): read, unframe and decode one block — book §3.4, task 6
         let payload = read_framed(self.file.as_ref(), handle)?;
@@ -325,10 +332,11 @@ impl Table {
         let mut offset = 0;
         while offset < self.footer.data_len {
             let (block, next) = self.read_block_at(offset)?;
-            let position = block.seek(key, seq);
-            if let Some(entry) = block.entries().get(position) {
-                let found = (entry.key.as_ref() == key).then(|| entry.value.clone());
-                return Ok(found);
+            let found = block
+                .find(key, seq)
+                .map_err(|e| corruption(self.file.as_ref(), offset, e))?;
+            if let Some(entry) = found {
+                return Ok((entry.key.as_ref() == key).then_some(entry.value));
             }
             offset = next;
         }
@@ -389,9 +397,11 @@ impl Table {
 
 // ANCHOR: ch03_read_footer
 /// Reads and validates the footer: the last [`FOOTER_LEN_BYTES`] of the
-/// file. A file too short to hold one is [`Error::Corruption`] at offset 0.
+/// file. A file too short to hold one is [`Error::Corruption`] at offset 0,
+/// a footer that fails [`Footer::decode`] (e.g. one whose `table_len` is
+/// not the file's length) is Corruption at the footer's offset.
 fn read_footer(file: &dyn ReadableFile) -> Result<Footer> {
-    // BEGIN SOLUTION todo(file): read the last 72 bytes and decode them — book §3.4, task 6
+    // BEGIN SOLUTION todo(file): read the last 80 bytes and decode them — book §3.4, task 6
     let file_len = file.len();
     let footer_len = FOOTER_LEN_BYTES as u64;
     if file_len < footer_len {
@@ -420,7 +430,8 @@ fn read_framed(file: &dyn ReadableFile, handle: BlockHandle) -> Result<Bytes> {
         })?;
     let mut framed = vec![0; len];
     file.read_exact_at(&mut framed, handle.offset)?;
-    let payload = unframe(&framed).map_err(|e| corruption(file, handle.offset, e))?;
+    let payload =
+        unframe(&framed, handle.offset).map_err(|e| corruption(file, handle.offset, e))?;
     let start = framed.len() - payload.len();
     Ok(Bytes::from(framed).slice(start..))
     // END SOLUTION
@@ -459,7 +470,9 @@ pub struct TableIter<'a> {
     next_offset: u64,
     /// Entries with a key below this are skipped.
     lower: Bytes,
-    block: std::vec::IntoIter<Entry>,
+    /// The current block's entries, and where the block starts (for errors).
+    block: BlockIter,
+    block_offset: u64,
     done: bool,
     // END SOLUTION
 }
@@ -471,7 +484,8 @@ impl<'a> TableIter<'a> {
             table,
             next_offset,
             lower,
-            block: Vec::new().into_iter(),
+            block: Block::default().iter(),
+            block_offset: 0,
             done: false,
         }
         // END SOLUTION
@@ -488,11 +502,15 @@ impl Iterator for TableIter<'_> {
             if self.done {
                 return None;
             }
-            if let Some(entry) = self.block.next() {
-                if entry.key < self.lower {
-                    continue;
+            match self.block.next() {
+                Some(Ok(entry)) if entry.key < self.lower => continue,
+                Some(Ok(entry)) => return Some(Ok(entry)),
+                Some(Err(detail)) => {
+                    self.done = true;
+                    let file = self.table.file.as_ref();
+                    return Some(Err(corruption(file, self.block_offset, detail)));
                 }
-                return Some(Ok(entry));
+                None => {}
             }
             if self.next_offset >= self.table.footer.data_len {
                 self.done = true;
@@ -500,7 +518,8 @@ impl Iterator for TableIter<'_> {
             }
             match self.table.read_block_at(self.next_offset) {
                 Ok((block, next)) => {
-                    self.block = block.into_entries().into_iter();
+                    self.block = block.iter();
+                    self.block_offset = self.next_offset;
                     self.next_offset = next;
                 }
                 Err(error) => {

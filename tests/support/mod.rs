@@ -140,3 +140,78 @@ pub fn arb_versions(
         )
     })
 }
+
+/// A scan of the table at `path` that must end: it runs `scan` (e.g.
+/// `|table| table.iter()` or `|table| table.seek(b"k")`) on a fresh copy
+/// of the file and returns every item it yields, errors included, failing
+/// at once — with a message naming the likely bug — instead of hanging:
+///
+/// - if the scan yields more than `items_max` items, it did not end when
+///   the data did (or it read the same block again);
+/// - every read of the copy past a generous budget (two per block the file
+///   could hold, and the open's reads) fails, so a `next()` that loops
+///   inside itself, re-reading one block, gets an I/O error and this
+///   helper reports it.
+///
+/// The copy is opened with `Table::open`, so `fs`'s read counters are left
+/// alone.
+pub fn scan_items_bounded(
+    fs: &lsm_workbook::fs::SimFs,
+    path: &std::path::Path,
+    items_max: usize,
+    scan: impl for<'t> FnOnce(
+        &'t lsm_workbook::ch03_sstable::Table,
+    ) -> lsm_workbook::ch03_sstable::TableIter<'t>,
+) -> Vec<lsm_workbook::Result<Entry>> {
+    use lsm_workbook::fs::{Fault, Fs, OpKind, SimFs};
+    let bytes = fs
+        .file_bytes(path)
+        .unwrap_or_else(|| panic!("scan_items_bounded: no file {path:?}"));
+    let copy = SimFs::new();
+    copy.create_dir_all(&lsm_workbook::fs::parent_dir(path))
+        .unwrap();
+    copy.create(path).unwrap().append(&bytes).unwrap();
+    // A framed block is at least 12 bytes and a scan reads it at most
+    // twice (header, then block); opening reads the footer, filter, index.
+    let reads_max = 16 + 2 * (bytes.len() as u64 / 12);
+    copy.inject(Fault::nth(OpKind::Read, reads_max + 1).persistent());
+    let table = match lsm_workbook::ch03_sstable::Table::open(&copy, path) {
+        Ok(table) => table,
+        Err(error) => return vec![Err(error)],
+    };
+    let mut items = Vec::new();
+    for item in scan(&table) {
+        assert!(
+            items.len() < items_max,
+            "the scan ended late: it yielded more than {items_max} items from a table that \
+             holds fewer. Does next() move on to the next block (the offset after the one \
+             just read: BlockHandle::end) and stop at the end of the data region?"
+        );
+        let calls = copy.reads(path).calls;
+        if item.is_err() && calls >= reads_max {
+            panic!(
+                "the scan did not advance: {calls} reads of a {}-byte table without finishing. \
+                 Does next() move on to the next block (the offset after the one just read: \
+                 BlockHandle::end), and does read_block_at return that offset, never 0?",
+                bytes.len()
+            );
+        }
+        items.push(item);
+    }
+    items
+}
+
+/// [`scan_items_bounded`], stopping at the first error: the entries, or
+/// the error the scan reported.
+pub fn scan_bounded(
+    fs: &lsm_workbook::fs::SimFs,
+    path: &std::path::Path,
+    items_max: usize,
+    scan: impl for<'t> FnOnce(
+        &'t lsm_workbook::ch03_sstable::Table,
+    ) -> lsm_workbook::ch03_sstable::TableIter<'t>,
+) -> lsm_workbook::Result<Vec<Entry>> {
+    scan_items_bounded(fs, path, items_max, scan)
+        .into_iter()
+        .collect()
+}
