@@ -61,7 +61,7 @@ fn filter_header(probes: u8, bit_count: u32, key_count: u32) -> Vec<u8> {
 /// The checked payload of the block at `handle` in a table file.
 fn block_payload(file: &[u8], handle: BlockHandle) -> Vec<u8> {
     let framed = &file[handle.offset as usize..handle.end() as usize];
-    unframe(framed)
+    unframe(framed, handle.offset)
         .expect("the reference table's filter block unframes")
         .to_vec()
 }
@@ -77,14 +77,17 @@ fn with_filter_payload(file: &[u8], footer: &Footer, payload: &[u8]) -> Vec<u8> 
     );
     let offset = footer.filter.offset;
     let mut out = file[..offset as usize].to_vec();
-    out.extend_from_slice(&frame(payload));
+    out.extend_from_slice(&frame(payload, offset));
     let filter = BlockHandle {
         offset,
         len: out.len() as u64 - offset,
     };
+    // The footer pins the table's length (chapter 3): this file's, footer included.
+    let table_len = out.len() as u64 + lsm_workbook::ch03_sstable::FOOTER_LEN_BYTES as u64;
     out.extend_from_slice(
         &Footer {
             filter,
+            table_len,
             ..*footer
         }
         .encode(),

@@ -18,7 +18,9 @@ use lsm_workbook::fs::{Fs, SimFs};
 use lsm_workbook::types::{Entry, SEQ_MAX, Value};
 use proptest::prelude::*;
 use support::alloc::measure;
-use support::{arb_versions, hexdump, model_get, numbered_entries, put, show, sorted};
+use support::{
+    arb_versions, hexdump, model_get, numbered_entries, put, scan_bounded, show, sorted,
+};
 
 const TABLE: &str = "db/000011.sst";
 
@@ -58,29 +60,18 @@ fn index_of(table: &Table) -> &SparseIndex {
         .expect("a table built with index: true has an index")
 }
 
-/// The entries of a seek from `target`, read to the end or to the first
-/// error, and never more than the table holds: a scan that does not
-/// advance fails at once instead of running forever.
-fn seek_keys(table: &Table, target: &[u8]) -> Vec<Entry> {
+/// The entries of a seek from `target`, through the shared bounded scan
+/// (on a copy of the file, so `fs`'s read counters are left alone): never
+/// more than the table holds, so a scan that does not advance fails at
+/// once instead of running forever.
+fn seek_keys(fs: &SimFs, table: &Table, target: &[u8]) -> Vec<Entry> {
     let limit = table.footer().entry_count as usize;
-    let mut found = Vec::new();
-    for item in table.seek(target).take(limit + 1) {
-        match item {
-            Ok(entry) => found.push(entry),
-            Err(error) => panic!(
-                "seek({:?}) failed after {} entries: {error}",
-                String::from_utf8_lossy(target),
-                found.len()
-            ),
-        }
-    }
-    assert!(
-        found.len() <= limit,
-        "seek({:?}) yielded more than the table's {limit} entries: does the scan start where \
-         seek_offset says and move to the next block?",
-        String::from_utf8_lossy(target)
-    );
-    found
+    scan_bounded(fs, path(), limit, |table| table.seek(target)).unwrap_or_else(|error| {
+        panic!(
+            "seek({:?}) failed: {error}",
+            String::from_utf8_lossy(target)
+        )
+    })
 }
 
 /// `None` if `got` and `expected` are the same entries, else a short
@@ -179,7 +170,7 @@ fn encode_index(count: u32, entries: &[(Bytes, u64, BlockHandle)]) -> Vec<u8> {
 /// `SparseIndex::decode` can refuse it.
 fn with_index_payload(file: &[u8], handle: BlockHandle, payload: &[u8]) -> Vec<u8> {
     let offset = handle.offset;
-    let framed = frame(payload);
+    let framed = frame(payload, offset);
     assert_eq!(
         framed.len() as u64,
         handle.len,
@@ -193,7 +184,7 @@ fn with_index_payload(file: &[u8], handle: BlockHandle, payload: &[u8]) -> Vec<u
 /// The checked payload of the block at `handle` in a table file.
 fn block_payload(file: &[u8], handle: BlockHandle) -> Vec<u8> {
     let framed = &file[handle.offset as usize..handle.end() as usize];
-    unframe(framed)
+    unframe(framed, handle.offset)
         .expect("test set-up: the table's index block unframes")
         .to_vec()
 }
@@ -241,7 +232,7 @@ fn index_has_one_entry_per_block_ending_with_its_last_version() {
             )
         });
         let last = block
-            .entries().last()
+            .entry(block.len().wrapping_sub(1))
             .expect("a block holds at least one entry");
         assert_eq!(
             (&entry.last_key, entry.last_seq),
@@ -291,7 +282,11 @@ fn point_lookup_reads_at_most_one_data_block() {
         );
     }
     fs.reset_reads();
-    assert_eq!(table.get(b"zzz", SEQ_MAX).unwrap(), None);
+    assert_eq!(
+        table.get(b"zzz", SEQ_MAX).unwrap(),
+        None,
+        "zzz sorts after every key: get finds nothing"
+    );
     assert_eq!(
         fs.reads(TABLE).calls,
         0,
@@ -310,7 +305,10 @@ fn lookup_finds_versions_that_straddle_blocks() {
     );
     let fs = build(&entries, indexed(40));
     let table = Table::open(&fs, path()).unwrap();
-    assert!(table.footer().block_count > 10);
+    assert!(
+        table.footer().block_count > 10,
+        "test set-up: the versions spread over many blocks"
+    );
     for seq in [5, 10, 15, 99, 100, 101, 255, 399, 400, SEQ_MAX] {
         fs.reset_reads();
         let got = table.get(b"k", seq).unwrap();
@@ -377,12 +375,12 @@ fn seek_lands_at_the_first_key_at_or_after_the_target() {
         blocks.len()
     );
     assert_same_entries(
-        &seek_keys(&table, b""),
+        &seek_keys(&fs, &table, b""),
         &entries,
         "seek(\"\") is the whole table",
     );
     assert_same_entries(
-        &seek_keys(&table, b"key-00000"),
+        &seek_keys(&fs, &table, b"key-00000"),
         &entries,
         "seek to the first key",
     );
@@ -393,24 +391,28 @@ fn seek_lands_at_the_first_key_at_or_after_the_target() {
         .iter()
         .position(|e| e.key == *before)
         .unwrap_or_else(|| panic!("the index names a last key {before:?} the table does not hold"));
+    assert!(
+        at < entries.len(),
+        "the index says a middle block ends with the table's last key {before:?}"
+    );
     assert_same_entries(
-        &seek_keys(&table, &entries[at].key),
+        &seek_keys(&fs, &table, &entries[at].key),
         &entries[at..],
         "seek to the first key of a middle block",
     );
     let between = format!("{}~", String::from_utf8_lossy(before));
     assert_same_entries(
-        &seek_keys(&table, between.as_bytes()),
+        &seek_keys(&fs, &table, between.as_bytes()),
         &entries[at..],
         "seek between the last key of a block and the first of the next",
     );
     assert_same_entries(
-        &seek_keys(&table, b"key-00099"),
+        &seek_keys(&fs, &table, b"key-00099"),
         &entries[99..],
         "seek to the last key",
     );
     assert_same_entries(
-        &seek_keys(&table, b"key-001"),
+        &seek_keys(&fs, &table, b"key-001"),
         &[],
         "seek past the last key: nothing",
     );
@@ -433,17 +435,17 @@ fn seek_in_a_one_block_table() {
     let table = open(&fs);
     assert_eq!(table.footer().block_count, 1, "test set-up: one block");
     assert_same_entries(
-        &seek_keys(&table, b"a"),
+        &seek_keys(&fs, &table, b"a"),
         &entries,
         "seek before the first key",
     );
     assert_same_entries(
-        &seek_keys(&table, b"c"),
+        &seek_keys(&fs, &table, b"c"),
         &entries[1..],
         "seek between the two keys",
     );
     assert_same_entries(
-        &seek_keys(&table, b"e"),
+        &seek_keys(&fs, &table, b"e"),
         &[],
         "seek past the last key of the only block",
     );
@@ -825,7 +827,9 @@ fn decode_allocates_within_the_bytes_present() {
     );
     let (result, stats) = measure(|| SparseIndex::decode(&real, &footer));
     stats.assert_within(real.len() as u64, "SparseIndex::decode of 1000 blocks");
-    assert!(result.is_ok(), "a real index of 1000 blocks must decode");
+    if let Err(error) = result {
+        panic!("a real index of 1000 blocks must decode: {error}");
+    }
 
     // The same claims inside the table, re-checksummed.
     let count_field = |payload: &mut Vec<u8>| {
@@ -957,7 +961,7 @@ proptest! {
                 .range((Bytes::from(target.clone()), std::cmp::Reverse(SEQ_MAX))..)
                 .map(|((key, seq), value)| Entry { key: key.clone(), seq: seq.0, value: value.clone() })
                 .collect();
-            let got = seek_keys(&table, target);
+            let got = seek_keys(&fs, &table, target);
             if let Some(difference) = difference(&got, &expected) {
                 prop_assert!(false, "seek({:?}): {}", target, difference);
             }
