@@ -4,17 +4,20 @@
 //!
 //! The file is read directly (not through `Table::open`, which stops at the
 //! first damaged part), with the same checks as the engine: a handle must lie
-//! inside the file and a frame must pass `unframe` before anything in it is
-//! decoded.
+//! inside the file and a frame must pass `unframe` at its own offset before
+//! anything in it is decoded.
 
 use lsm_workbook::ch03_sstable::block::{
-    BLOCK_HEADER_LEN_BYTES, BLOCK_PAYLOAD_LEN_MAX_BYTES, Block, unframe,
+    BLOCK_HEADER_LEN_BYTES, BLOCK_OFFSET_LEN_BYTES, BLOCK_PAYLOAD_LEN_MAX_BYTES, Block, unframe,
 };
-use lsm_workbook::ch03_sstable::footer::{FOOTER_CRC_OFFSET, FOOTER_LEN_BYTES, FORMAT_VERSION};
+use lsm_workbook::ch03_sstable::footer::{
+    FOOTER_CRC_OFFSET, FOOTER_LEN_BYTES, FOOTER_MAGIC_OFFSET, FOOTER_VERSION_OFFSET, FORMAT_VERSION,
+};
 use lsm_workbook::ch03_sstable::{BlockHandle, Footer};
 use lsm_workbook::ch04_bloom::BloomFilter;
 use lsm_workbook::ch05_index::{IndexEntry, SparseIndex};
 use lsm_workbook::fs::ReadableFile;
+use lsm_workbook::types::Entry;
 
 use super::{Out, TABLE_MAGIC, damage, say, show, show_entry};
 
@@ -78,23 +81,32 @@ impl Raw {
         Ok(buf)
     }
 
-    /// The checked payload of the framed block at `handle`.
+    /// The checked payload of the framed block at `handle` (its checksum
+    /// covers its offset, so a moved block fails here).
     fn framed(&self, handle: BlockHandle) -> Result<Vec<u8>, String> {
         if handle.len > (BLOCK_HEADER_LEN_BYTES + BLOCK_PAYLOAD_LEN_MAX_BYTES) as u64 {
             return Err(format!("block length {} is implausible", handle.len));
         }
         let framed = self.read(handle.offset, handle.len)?;
-        unframe(&framed).map(<[u8]>::to_vec)
+        unframe(&framed, handle.offset).map(<[u8]>::to_vec)
     }
 
-    /// The data block at `handle`, unframed and decoded.
-    fn block(&self, handle: BlockHandle) -> Result<Block, String> {
-        Block::decode(self.framed(handle)?.into())
+    /// The data block at `handle`, unframed, its offsets array checked, and
+    /// every entry decoded in order.
+    fn block(&self, handle: BlockHandle) -> Result<DataBlock, String> {
+        let payload = self.framed(handle)?;
+        let payload_len = payload.len();
+        let block = Block::decode(payload.into())?;
+        let entries = block.entries()?;
+        Ok(DataBlock {
+            entries,
+            payload_len,
+        })
     }
 
     /// The data block starting at `offset`, its length taken from its own
     /// header; it must end by `data_end`.
-    fn block_at(&self, offset: u64, data_end: u64) -> Result<(Block, BlockHandle), String> {
+    fn block_at(&self, offset: u64, data_end: u64) -> Result<(DataBlock, BlockHandle), String> {
         let header_len = BLOCK_HEADER_LEN_BYTES as u64;
         if offset + header_len > data_end {
             return Err(format!(
@@ -114,6 +126,13 @@ impl Raw {
         }
         Ok((self.block(handle)?, handle))
     }
+}
+
+/// A data block as the dump shows it: its entries, and its payload's
+/// length (entries, offsets array, count).
+struct DataBlock {
+    entries: Vec<Entry>,
+    payload_len: usize,
 }
 
 /// `OFFSET+LEN`, or `none` for an absent block.
@@ -143,7 +162,7 @@ fn read_footer(raw: &Raw, out: &mut Out) -> Option<(Footer, bool)> {
         damage!(out, "footer at {offset}: {e}");
         return None;
     }
-    let raw_footer = print_footer(offset, &bytes, out);
+    let raw_footer = print_footer(offset, &bytes, raw.len(), out);
     match Footer::decode(&bytes, raw.len()) {
         Ok(footer) => Some((footer, true)),
         Err(detail) => {
@@ -159,7 +178,12 @@ fn read_footer(raw: &Raw, out: &mut Out) -> Option<(Footer, bool)> {
 }
 
 /// Prints the footer's fields as stored and returns them, unverified.
-fn print_footer(offset: u64, bytes: &[u8; FOOTER_LEN_BYTES], out: &mut Out) -> Footer {
+fn print_footer(
+    offset: u64,
+    bytes: &[u8; FOOTER_LEN_BYTES],
+    file_len: u64,
+    out: &mut Out,
+) -> Footer {
     let word = |index: usize| {
         let mut word = [0; 8];
         word.copy_from_slice(&bytes[index * 8..index * 8 + 8]);
@@ -177,10 +201,13 @@ fn print_footer(offset: u64, bytes: &[u8; FOOTER_LEN_BYTES], out: &mut Out) -> F
             offset: word(5),
             len: word(6),
         },
+        table_len: word(7),
     };
-    let version = u32::from_le_bytes([bytes[56], bytes[57], bytes[58], bytes[59]]);
-    let crc = u32::from_le_bytes([bytes[60], bytes[61], bytes[62], bytes[63]]);
-    let magic = &bytes[64..72];
+    let u32_at =
+        |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let version = u32_at(FOOTER_VERSION_OFFSET);
+    let crc = u32_at(FOOTER_CRC_OFFSET);
+    let magic = &bytes[FOOTER_MAGIC_OFFSET..];
     say!(
         out,
         "footer at {offset} ({FOOTER_LEN_BYTES} bytes; handles are offset+len):"
@@ -190,6 +217,11 @@ fn print_footer(offset: u64, bytes: &[u8; FOOTER_LEN_BYTES], out: &mut Out) -> F
     say!(out, "  entry_count  {}", footer.entry_count);
     say!(out, "  filter       {}", handle(footer.filter));
     say!(out, "  index        {}", handle(footer.index));
+    let table_len_ok = match footer.table_len == file_len {
+        true => "ok, the file's length".to_string(),
+        false => format!("BAD, the file is {file_len} bytes"),
+    };
+    say!(out, "  table_len    {} ({table_len_ok})", footer.table_len);
     let version_ok = match version == FORMAT_VERSION {
         true => "ok".to_string(),
         false => format!("BAD, this reader knows {FORMAT_VERSION}"),
@@ -209,7 +241,7 @@ fn print_footer(offset: u64, bytes: &[u8; FOOTER_LEN_BYTES], out: &mut Out) -> F
     footer
 }
 
-/// CRC-32 (IEEE, as `crc32fast` computes it), bit by bit: the footer's 60
+/// CRC-32 (IEEE, as `crc32fast` computes it), bit by bit: the footer's 68
 /// bytes do not need a table, and xtask needs no dependency for them.
 fn crc32(bytes: &[u8]) -> u32 {
     let mut crc = !0u32;
@@ -242,7 +274,7 @@ fn blocks_from_index(raw: &Raw, index: &SparseIndex, limit: usize, out: &mut Out
                 print_block(number, entry.handle, &block, limit, out);
                 check_last(number, entry, &block, out);
                 totals.blocks += 1;
-                totals.entries += block.entries().len() as u64;
+                totals.entries += block.entries.len() as u64;
             }
             Err(detail) => {
                 let offset = entry.handle.offset;
@@ -273,7 +305,7 @@ fn blocks_by_walk(raw: &Raw, footer: &Footer, why: &str, limit: usize, out: &mut
             Ok((block, handle)) => {
                 print_block(number as usize, handle, &block, limit, out);
                 totals.blocks += 1;
-                totals.entries += block.entries().len() as u64;
+                totals.entries += block.entries.len() as u64;
                 offset = handle.end();
             }
             Err(detail) => {
@@ -290,10 +322,10 @@ fn blocks_by_walk(raw: &Raw, footer: &Footer, why: &str, limit: usize, out: &mut
     totals
 }
 
-/// `block N at OFFSET: LEN bytes, K entries, first …, last …`, then up to
-/// `limit` entries.
-fn print_block(number: usize, at: BlockHandle, block: &Block, limit: usize, out: &mut Out) {
-    let entries = block.entries();
+/// `block N at OFFSET: LEN bytes, K entries, first …, last …`, the payload's
+/// layout (entries, offsets array, count), then up to `limit` entries.
+fn print_block(number: usize, at: BlockHandle, block: &DataBlock, limit: usize, out: &mut Out) {
+    let entries = &block.entries;
     let count = entries.len() as u64;
     let range = match (entries.first(), entries.last()) {
         (Some(first), Some(last)) => format!(
@@ -312,6 +344,17 @@ fn print_block(number: usize, at: BlockHandle, block: &Block, limit: usize, out:
         at.len,
         if count == 1 { "y" } else { "ies" }
     );
+    let offsets_len = BLOCK_OFFSET_LEN_BYTES * entries.len();
+    let entries_len = block
+        .payload_len
+        .saturating_sub(offsets_len + BLOCK_OFFSET_LEN_BYTES);
+    say!(
+        out,
+        "  payload {} bytes: entries {entries_len}, offsets array {count} x {BLOCK_OFFSET_LEN_BYTES} \
+         at +{entries_len}, count at +{}",
+        block.payload_len,
+        entries_len + offsets_len
+    );
     for entry in entries.iter().take(limit) {
         say!(out, "    {}", show_entry(entry));
     }
@@ -322,8 +365,8 @@ fn print_block(number: usize, at: BlockHandle, block: &Block, limit: usize, out:
 
 /// The index's last key for a block must be the block's last entry: lookups
 /// rely on it.
-fn check_last(number: usize, entry: &IndexEntry, block: &Block, out: &mut Out) {
-    let last = block.entries().last().map(|last| (&last.key, last.seq));
+fn check_last(number: usize, entry: &IndexEntry, block: &DataBlock, out: &mut Out) {
+    let last = block.entries.last().map(|last| (&last.key, last.seq));
     if last != Some((&entry.last_key, entry.last_seq)) {
         let ends = match last {
             Some((key, seq)) => format!("{}@{seq}", show(key)),

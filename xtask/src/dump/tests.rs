@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use lsm_workbook::ch02_wal::{LogHeader, Wal};
-use lsm_workbook::ch03_sstable::{Table, TableOptions, write_table};
+use lsm_workbook::ch03_sstable::{FOOTER_LEN_BYTES, Table, TableOptions, write_table};
 use lsm_workbook::fs::StdFs;
 use lsm_workbook::types::{Entry, Value, WriteBatch};
 
@@ -195,7 +195,11 @@ fn table_dump_shows_footer_blocks_index_and_filter() {
     );
     assert!(out.text.contains("  entry_count  40\n"));
     assert!(out.text.contains("  magic        \"LSMWBTAB\" (ok)\n"));
-    assert!(out.text.contains("  version      1 (ok)\n"));
+    assert!(out.text.contains("  version      2 (ok)\n"));
+    let file_len = std::fs::metadata(&path).unwrap().len();
+    assert!(out.text.contains(&format!(
+        "  table_len    {file_len} (ok, the file's length)\n"
+    )));
     let crc = out.text.lines().find(|l| l.starts_with("  crc ")).unwrap();
     assert!(crc.ends_with(" (ok)"), "{crc}");
     let filter_at = out.text.find("\nfilter at ").unwrap();
@@ -228,6 +232,91 @@ fn table_dump_shows_footer_blocks_index_and_filter() {
     assert!(filter_line(filter).ends_with(&format!("bits/key 10.00, expected FP rate {rate}")));
     assert!(out.text.contains(&filter_line(filter)));
     assert!(out.text.contains("keys 20, "));
+}
+
+#[test]
+fn table_dump_shows_each_blocks_offsets_array() {
+    let dir = TempDir::new();
+    let path = dir.join("plain.sst");
+    // The book's worked example: two blocks of 40-byte target.
+    let entries = [
+        Entry {
+            key: "apple".into(),
+            seq: 3,
+            value: Value::Put("red".into()),
+        },
+        Entry {
+            key: "fig".into(),
+            seq: 2,
+            value: Value::Delete,
+        },
+        Entry {
+            key: "kiwi".into(),
+            seq: 1,
+            value: Value::Put("green".into()),
+        },
+    ];
+    write_table(&StdFs, &path, TableOptions::plain(40), entries).unwrap();
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    for line in [
+        "block 0 at 0: 61 bytes, 2 entries, first \"apple\"@3, last \"fig\"@2",
+        "  payload 53 bytes: entries 41, offsets array 2 x 4 at +41, count at +49",
+        "block 1 at 61: 42 bytes, 1 entry, first \"kiwi\"@1, last \"kiwi\"@1",
+        "  payload 34 bytes: entries 26, offsets array 1 x 4 at +26, count at +30",
+        "  table_len    183 (ok, the file's length)",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
+    }
+}
+
+#[test]
+fn a_table_followed_by_more_bytes_is_reported_by_its_table_len() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, true);
+    let table = std::fs::read(&path).unwrap();
+    std::fs::write(&path, [table.clone(), table.clone()].concat()).unwrap();
+    let out = dump(&path, 0);
+    let doubled = 2 * table.len();
+    assert!(
+        out.text.contains(&format!(
+            "  table_len    {} (BAD, the file is {doubled} bytes)\n",
+            table.len()
+        )),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text
+            .contains("CORRUPTION: the footer says the table is ")
+    );
+    assert_eq!(out.problems, 1);
+}
+
+#[test]
+fn a_block_copied_over_its_neighbour_is_corruption_at_its_offset() {
+    let dir = TempDir::new();
+    let path = dir.join("000002.sst");
+    write_sst(&path, false);
+    let handles: Vec<_> = {
+        let table = Table::open(&StdFs, &path).unwrap();
+        let entries = table.index().unwrap().entries();
+        entries.iter().map(|entry| entry.handle).collect()
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let (one, two) = (handles[1], handles[2]);
+    let len = one.len.min(two.len) as usize;
+    let copy = bytes[one.offset as usize..][..len].to_vec();
+    bytes[two.offset as usize..][..len].copy_from_slice(&copy);
+    std::fs::write(&path, bytes).unwrap();
+    let out = dump(&path, 0);
+    // Its frame is intact but was made for another offset (and holds
+    // another length): block 2 is damage, its neighbours are not.
+    let damaged = format!("block 2 at {}: CORRUPTION: block ", two.offset);
+    assert!(out.text.contains(&damaged), "no line {damaged:?}");
+    assert_eq!(out.problems, 1);
+    assert!(out.text.contains(&format!("block 1 at {}: ", one.offset)));
 }
 
 #[test]
@@ -308,7 +397,7 @@ fn damaged_footer_is_reported_with_its_raw_fields() {
     let len = std::fs::metadata(&path).unwrap().len();
     flip_bit(&path, len - 1);
     let out = dump(&path, 0);
-    let footer_at = len - 72;
+    let footer_at = len - FOOTER_LEN_BYTES as u64;
     assert!(
         out.text
             .contains(&format!("footer at {footer_at}: CORRUPTION: bad magic"))
@@ -346,10 +435,10 @@ fn a_file_is_a_table_if_it_ends_with_the_magic() {
     assert!(dump(&renamed, 0).text.contains("write-ahead log, "));
 }
 
-/// Flips a bit of the footer's byte `at` (0..72).
+/// Flips a bit of the footer's byte `at` (0..80).
 fn flip_footer_bit(path: &Path, at: u64) {
     let len = std::fs::metadata(path).unwrap().len();
-    flip_bit(path, len - 72 + at);
+    flip_bit(path, len - FOOTER_LEN_BYTES as u64 + at);
 }
 
 #[test]
@@ -377,7 +466,7 @@ fn an_invalid_footer_leaves_its_regions_unverified_not_damaged() {
     // No index: the walk must not blame a damaged index.
     let plain = dir.join("plain.sst");
     write_sst(&plain, true);
-    flip_footer_bit(&plain, 71);
+    flip_footer_bit(&plain, 79);
     let out = dump(&plain, 0);
     assert!(!out.text.contains("the index is damaged"), "{}", out.text);
     assert!(
