@@ -253,13 +253,13 @@ fn index_layout_matches_snapshot() {
     let mut builder = IndexBuilder::new();
     // The two blocks of chapter 3's worked example (its snapshot), with the
     // handles a real index gives them: 8-byte frame headers included.
-    builder.add_block(b"fig", 2, BlockHandle { offset: 0, len: 53 });
+    builder.add_block(b"fig", 2, BlockHandle { offset: 0, len: 61 });
     builder.add_block(
         b"kiwi",
         1,
         BlockHandle {
-            offset: 53,
-            len: 38,
+            offset: 61,
+            len: 42,
         },
     );
     insta::assert_snapshot!("index_two_blocks", hexdump(&builder.finish()));
