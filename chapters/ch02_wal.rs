@@ -117,10 +117,9 @@ impl LogHeader {
 #[derive(Debug)]
 pub struct Wal {
     file: Box<dyn WritableFile>,
-    salt: u64,
     /// The sequence number the next record must start at.
     next_seq: SeqNo,
-    // TODO(ch02): whatever else your writer needs (poisoning, a scratch buffer) — book §2.4, task 3
+    // TODO(ch02): whatever else your writer needs (the salt, poisoning, a scratch buffer) — book §2.4, task 2
 }
 
 /// The outcome of reading a log.
@@ -164,7 +163,7 @@ pub struct TornTail {
 /// [`WriteBatch::seq_end`]) or its ops exceed [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, salt: u64, out: &mut Vec<u8>) -> Result<()> {
     let _ = (batch, salt, out);
-    todo!("ch02: check the batch, then frame it: header, checksums, ops — book §2.4, task 2")
+    todo!("ch02: check the batch, then frame it: header, checksums, ops — book §2.4, task 1")
 }
 
 impl Wal {
@@ -175,7 +174,7 @@ impl Wal {
     pub fn create(fs: &dyn Fs, path: &Path, header: LogHeader) -> Result<Wal> {
         let _ = (fs, path, header);
         todo!(
-            "ch02: create the file, append and sync the header, sync its directory — book §2.4, task 3"
+            "ch02: create the file, append and sync the header, sync its directory — book §2.4, task 2"
         )
     }
 
@@ -192,7 +191,7 @@ impl Wal {
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
         let _ = batch;
         todo!(
-            "ch02: check the sequence, encode, append in one call; poison on failure — book §2.4, task 3"
+            "ch02: check the sequence, encode, append in one call; poison on failure — book §2.4, task 2"
         )
     }
 
@@ -200,7 +199,7 @@ impl Wal {
     /// poisons the writer: it is never retried, because a retry can report
     /// success for data the OS has already dropped.
     pub fn sync(&mut self) -> Result<()> {
-        todo!("ch02: sync the file; poison on failure — book §2.4, task 3")
+        todo!("ch02: sync the file; poison on failure — book §2.4, task 2")
     }
 
     /// The sequence number the next appended batch must start at.
@@ -248,7 +247,7 @@ pub fn read_log(
 ) -> Result<ReplayReport> {
     let _ = (fs, path, visit);
     todo!(
-        "ch02: check the header, decode every record, apply the torn-tail and corruption rules — book §2.4, task 4"
+        "ch02: check the header, decode every record, apply the torn-tail and corruption rules — book §2.4, task 3"
     )
 }
 

@@ -160,10 +160,11 @@ impl LogHeader {
 #[derive(Debug)]
 pub struct Wal {
     file: Box<dyn WritableFile>,
-    salt: u64,
     /// The sequence number the next record must start at.
     next_seq: SeqNo,
-    // BEGIN SOLUTION hide: whatever else your writer needs (poisoning, a scratch buffer) — book §2.4, task 3
+    // BEGIN SOLUTION hide: whatever else your writer needs (the salt, poisoning, a scratch buffer) — book §2.4, task 2
+    /// The log's salt, mixed into every record's checksums.
+    salt: u64,
     /// Set after a failed append or sync: fail-stop (promise P6).
     poisoned: bool,
     /// Reused between appends so that a record costs no allocation.
@@ -212,7 +213,7 @@ pub struct TornTail {
 /// [`SEQ_MAX`](crate::types::SEQ_MAX) (which is reserved for reads; see
 /// [`WriteBatch::seq_end`]) or its ops exceed [`RECORD_PAYLOAD_LEN_MAX_BYTES`].
 pub fn encode_record(batch: &WriteBatch, salt: u64, out: &mut Vec<u8>) -> Result<()> {
-    // BEGIN SOLUTION todo(batch, salt, out): check the batch, then frame it: header, checksums, ops — book §2.4, task 2
+    // BEGIN SOLUTION todo(batch, salt, out): check the batch, then frame it: header, checksums, ops — book §2.4, task 1
     // Check everything before writing anything, so a refused batch leaves
     // `out` as it was and costs no copy of its (possibly huge) values.
     if batch.seq_end().is_none() {
@@ -298,7 +299,7 @@ impl Wal {
     /// durable, so that records synced later survive a power loss and a
     /// damaged header can only mean damage, never a crash.
     pub fn create(fs: &dyn Fs, path: &Path, header: LogHeader) -> Result<Wal> {
-        // BEGIN SOLUTION todo(fs, path, header): create the file, append and sync the header, sync its directory — book §2.4, task 3
+        // BEGIN SOLUTION todo(fs, path, header): create the file, append and sync the header, sync its directory — book §2.4, task 2
         let mut file = fs.create(path)?;
         file.append(&header.encode())?;
         file.sync()?;
@@ -325,7 +326,7 @@ impl Wal {
     /// writer is poisoned: this and every later call return
     /// [`Error::Poisoned`](crate::Error::Poisoned).
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
-        // BEGIN SOLUTION todo(batch): check the sequence, encode, append in one call; poison on failure — book §2.4, task 3
+        // BEGIN SOLUTION todo(batch): check the sequence, encode, append in one call; poison on failure — book §2.4, task 2
         self.check_poisoned()?;
         if batch.seq != self.next_seq {
             return Err(Error::InvalidArgument(format!(
@@ -351,7 +352,7 @@ impl Wal {
     /// poisons the writer: it is never retried, because a retry can report
     /// success for data the OS has already dropped.
     pub fn sync(&mut self) -> Result<()> {
-        // BEGIN SOLUTION todo(): sync the file; poison on failure — book §2.4, task 3
+        // BEGIN SOLUTION todo(): sync the file; poison on failure — book §2.4, task 2
         self.check_poisoned()?;
         let synced = self.file.sync();
         self.poisoned = synced.is_err();
@@ -414,7 +415,7 @@ pub fn read_log(
     path: &Path,
     visit: &mut dyn FnMut(u64, WriteBatch),
 ) -> Result<ReplayReport> {
-    // BEGIN SOLUTION todo(fs, path, visit): check the header, decode every record, apply the torn-tail and corruption rules — book §2.4, task 4
+    // BEGIN SOLUTION todo(fs, path, visit): check the header, decode every record, apply the torn-tail and corruption rules — book §2.4, task 3
     let data = read_all(fs, path, LOG_LEN_MAX_BYTES)?;
     let mut report = ReplayReport::default();
     let Some(header) = read_header(&data, path, &mut report)? else {

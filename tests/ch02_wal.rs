@@ -1004,11 +1004,11 @@ fn torn_tail_holding_stored_records_is_still_a_torn_tail() {
     let synced = WriteBatch::new(1).put("a", "1");
     // What a user could know and store: records of another log (any salt,
     // later sequence numbers), and a copy of this log's bytes so far.
-    let mut stored = log_bytes(&[synced.clone()]);
+    let mut stored = log_bytes(std::slice::from_ref(&synced));
     for salt in [0, 1, SALT ^ 1] {
         encode_record(&WriteBatch::new(3).put("x", "forged"), salt, &mut stored).unwrap();
     }
-    let mut again = records(&[synced.clone()], SALT).remove(0);
+    let mut again = records(std::slice::from_ref(&synced), SALT).remove(0);
     stored.append(&mut again);
     let fs = new_fs();
     let mut wal = Wal::create(&fs, log(), HEADER).unwrap();
@@ -1017,7 +1017,7 @@ fn torn_tail_holding_stored_records_is_still_a_torn_tail() {
     wal.append(&WriteBatch::new(2).put("log-as-a-value", stored.clone()))
         .unwrap();
     let full = fs.file_bytes(LOG).unwrap();
-    let start = record_ends(&[synced.clone()])[0];
+    let start = record_ends(std::slice::from_ref(&synced))[0];
     for cut in start + 1..full.len() {
         let result = read_batches(&fs_with_log_bytes(&full[..cut]));
         let (read, report) = result.unwrap_or_else(|e| {
