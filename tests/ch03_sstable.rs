@@ -387,6 +387,30 @@ fn block_entry_checks_its_fields_against_its_span() {
     );
 }
 
+// The point of the offsets array: decode checks it and seek searches it
+// in place, so a lookup never decodes (or allocates for) the whole block.
+#[test]
+fn block_decode_and_seek_decode_no_entry() {
+    let entries = numbered_entries(100, 20);
+    let block = Bytes::from(payload_of(&entries));
+    let (block, stats) = measure(|| Block::decode(block));
+    let block = block.unwrap();
+    assert!(
+        stats.peak_bytes < 1024,
+        "Block::decode of 100 entries allocated {} bytes: it must check the count and the \
+         offsets array only, and leave the entries encoded (entry() and seek() decode on demand)",
+        stats.peak_bytes
+    );
+    let (position, stats) = measure(|| block.seek(b"key-00042", SEQ_MAX));
+    assert_eq!(position, Ok(42), "seek finds key-00042 at index 42");
+    assert!(
+        stats.peak_bytes < 1024,
+        "Block::seek allocated {} bytes: a binary search reads the keys it compares in place, \
+         it does not decode the block into entries",
+        stats.peak_bytes
+    );
+}
+
 #[test]
 fn block_iteration_rejects_entries_out_of_order() {
     let iterated = |entries: &[Entry]| {
@@ -1268,6 +1292,17 @@ fn huge_counts_and_lengths_allocate_within_the_bound() {
         "a count of u32::MAX in {len} bytes is an error"
     );
     stats.assert_within(len, "Block::decode of a block whose count says u32::MAX");
+    // A count that an allocator would grant (a million entries), in 34
+    // bytes: reserving for it before the check shows up in the counts.
+    let mut million = good.clone();
+    million[count_at..].copy_from_slice(&(1u32 << 20).to_le_bytes());
+    let payload = Bytes::from(million);
+    let (result, stats) = measure(|| Block::decode(payload));
+    assert!(
+        result.is_err(),
+        "a count of 2^20 in {len} bytes is an error"
+    );
+    stats.assert_within(len, "Block::decode of a block whose count says 2^20");
 
     let mut huge_key = good.clone();
     huge_key[0..4].copy_from_slice(&(64u32 << 20).to_le_bytes());
