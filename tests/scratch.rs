@@ -64,8 +64,8 @@ fn write_a_table() {
     memtable.put("apple".into(), 3, "red".into());
     memtable.delete("fig".into(), 2);
     memtable.put("kiwi".into(), 1, "green".into());
-    // `plain(30)`: 30-byte blocks, no filter, no index. Chapters 4 and 5:
+    // `plain(40)`: 40-byte blocks, no filter, no index. Chapters 4 and 5:
     // try `TableOptions::default()` (a filter and an index) here.
-    write_table(&StdFs, &path, TableOptions::plain(30), memtable.iter()).unwrap();
+    write_table(&StdFs, &path, TableOptions::plain(40), memtable.iter()).unwrap();
 }
 // ANCHOR_END: scratch_write_a_table
