@@ -186,8 +186,8 @@ impl Wal {
     /// (promise P1); it is durable only after a [`sync`](Self::sync).
     ///
     /// After a failed append the log may end in a partial record, so the
-    /// writer is poisoned: this and every later call return
-    /// [`Error::Poisoned`](crate::Error::Poisoned).
+    /// writer is poisoned: the failed call returns the I/O error, and every
+    /// later call returns [`Error::Poisoned`](crate::Error::Poisoned).
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
         let _ = batch;
         todo!(

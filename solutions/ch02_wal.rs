@@ -323,8 +323,8 @@ impl Wal {
     /// (promise P1); it is durable only after a [`sync`](Self::sync).
     ///
     /// After a failed append the log may end in a partial record, so the
-    /// writer is poisoned: this and every later call return
-    /// [`Error::Poisoned`](crate::Error::Poisoned).
+    /// writer is poisoned: the failed call returns the I/O error, and every
+    /// later call returns [`Error::Poisoned`](crate::Error::Poisoned).
     pub fn append(&mut self, batch: &WriteBatch) -> Result<()> {
         // BEGIN SOLUTION todo(batch): check the sequence, encode, append in one call; poison on failure — book §2.4, task 2
         self.check_poisoned()?;

@@ -667,7 +667,12 @@ fn power_loss_image_keeps_exactly_the_synced_records() {
     for batch in &written[3..] {
         wal.append(batch).unwrap();
     }
-    let (read, report) = read_batches(&fs.crash(CrashMode::PowerLoss)).unwrap();
+    let (read, report) = read_batches(&fs.crash(CrashMode::PowerLoss)).unwrap_or_else(|e| {
+        panic!(
+            "after a power loss the synced log must read back, got {e}; if the log file is not \
+             found, its directory entry was never made durable: Wal::create must sync_dir"
+        )
+    });
     assert_eq!(
         read,
         written[..3],
@@ -720,6 +725,29 @@ fn create_syncs_the_directory_so_a_synced_log_survives_power_loss() {
          Wal::sync really call sync on the file?\n{}",
         fs.trace_string()
     );
+}
+
+// A file that is exactly one damaged header and nothing else can only be
+// a crash inside Wal::create (the header was not synced yet): a torn tail,
+// an empty log. With anything after it, it is corruption.
+#[test]
+fn a_damaged_header_alone_is_a_torn_create_not_corruption() {
+    let mut header = HEADER.encode();
+    header[20] ^= 0x04;
+    let (read, report) = read_batches(&fs_with_log_bytes(&header)).unwrap_or_else(|e| {
+        panic!("a file of exactly one damaged 32-byte header is a crash during create, got {e}")
+    });
+    assert!(read.is_empty(), "it holds no records");
+    assert_eq!(report.header, None, "and no valid header");
+    assert_eq!(
+        report.torn_tail.map(|t| (t.offset, t.dropped_len_bytes)),
+        Some((0, HEADER_LEN as u64)),
+        "the 32 bytes are reported as a torn tail at offset 0"
+    );
+    let mut longer = header.to_vec();
+    longer.push(0);
+    let result = read_batches(&fs_with_log_bytes(&longer));
+    assert_corruption_at(&result, 0, "a damaged header with a byte after it");
 }
 
 #[test]
@@ -1095,8 +1123,9 @@ fn recovery_of_a_large_torn_tail_is_linear() {
     assert!(
         torn_time <= allowed,
         "reading {} bytes with a torn record took {torn_time:?}; an intact log of that size took \
-         {intact_time:?}. The resync scan must reject almost every offset in O(1) — check the \
-         record header's own checksum (and the sequence) before the checksum over the ops",
+         {intact_time:?}. The resync scan must reject almost every offset in O(1): check the \
+         record header's own checksum (and the sequence) before the checksum over the ops, and \
+         build no String (no format!) for an offset you reject — book §2.5, hint 3.5",
         torn.len()
     );
 }

@@ -191,6 +191,7 @@ pub fn check(ws: &Workspace, chapters: &[Chapter], points: &Points) -> Result<Ve
                 .unwrap_or_default();
             let page = relative.to_string_lossy().replace('\\', "/");
             problems.extend(check_includes(&label, &text, &dir));
+            problems.extend(check_counts(&label, &text, chapters, points));
             if !chapters.iter().any(|c| page == reference_page(c)) {
                 problems.extend(check_no_solution_regions(&label, &text, &dir));
             }
@@ -304,6 +305,57 @@ pub fn check_includes(label: &str, markdown: &str, dir: &Path) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Every count of a chapter's tests and points the page states — in
+/// "`tests/chNN_topic.rs` (T tests, P points)" and in a scoreboard line
+/// "✓ chNN_topic  T/T  P/P" — against points.toml, so the book's figures
+/// cannot go stale when tests are added.
+pub fn check_counts(
+    label: &str,
+    markdown: &str,
+    chapters: &[Chapter],
+    points: &Points,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for chapter in chapters {
+        let entries = points.entries(&chapter.name);
+        let tests = entries.len() as u64;
+        let total: u64 = entries.iter().map(|e| u64::from(e.points)).sum();
+        let graded_by = format!("`tests/{}.rs` (", chapter.name);
+        let scoreboard = format!("✓ {}", chapter.name);
+        for (index, line) in markdown.lines().enumerate() {
+            let stated = if let Some(at) = line.find(&graded_by) {
+                numbers(&line[at + graded_by.len()..], 2)
+            } else if let Some(at) = line.find(&scoreboard) {
+                numbers(&line[at + scoreboard.len()..], 4)
+            } else {
+                continue;
+            };
+            let expected: Vec<u64> = match stated.len() {
+                2 => vec![tests, total],
+                _ => vec![tests, tests, total, total],
+            };
+            if stated != expected {
+                problems.push(format!(
+                    "{label}:{}: states {stated:?} for {}, tests/points.toml has {tests} tests \
+                     and {total} points",
+                    index + 1,
+                    chapter.name
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// The first `count` numbers in `text` (runs of ASCII digits).
+fn numbers(text: &str, count: usize) -> Vec<u64> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .filter(|run| !run.is_empty())
+        .filter_map(|run| run.parse().ok())
+        .take(count)
+        .collect()
 }
 
 /// A chapter page's `Tests:` lines against points.toml.
@@ -482,6 +534,25 @@ mod tests {
             "{unlinked:?}"
         );
         assert!(fine.is_empty(), "{fine:?}");
+    }
+
+    #[test]
+    fn stated_counts_must_match_points() {
+        let chapter = Chapter {
+            number: 1,
+            name: "ch01_memtable".into(),
+            is_dir: false,
+        };
+        let points = crate::points::parse(
+            "[ch01_memtable]\na = { points = 2, section = \"1.3\" }\nb = { points = 3, section = \"1.3\" }\n",
+        )
+        .unwrap();
+        let chapters = [chapter];
+        let good = "Graded by: `tests/ch01_memtable.rs` (2 tests, 5 points)\n  ✓ ch01_memtable  2/2  5/5\n";
+        assert!(check_counts("p", good, &chapters, &points).is_empty());
+        let stale =
+            "Graded by: `tests/ch01_memtable.rs` (17 tests, 24 points)\n✓ ch01_memtable 2/2 4/5\n";
+        assert_eq!(check_counts("p", stale, &chapters, &points).len(), 2);
     }
 
     #[test]
