@@ -343,6 +343,12 @@ fn block_decode_never_trusts_a_count_or_an_offset() {
         Block::decode(Bytes::from_static(&[1, 0, 0])).is_err(),
         "3 bytes cannot hold a count"
     );
+    let mut entries_but_no_count = good[..count_at - 8].to_vec();
+    entries_but_no_count.extend_from_slice(&0u32.to_le_bytes());
+    assert!(
+        Block::decode(Bytes::from(entries_but_no_count)).is_err(),
+        "a count of 0 with entry bytes before it is an error: nothing may sit outside the entries"
+    );
     assert_eq!(ENTRY_LEN_MIN_BYTES, 13);
 }
 
