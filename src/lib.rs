@@ -19,7 +19,7 @@
 //! the reference for every earlier chapter with `ref-upto-chMM`, M = N − 1:
 //! `cargo test --test ch05_index --features ref-upto-ch04`.
 //!
-//! The modules [`error`], [`fs`] and [`types`] are *provided*: you use them,
+//! The modules [`error`], [`filename`], [`fs`] and [`types`] are *provided*: you use them,
 //! you never write them.
 
 #![forbid(unsafe_code)]
@@ -30,6 +30,7 @@
 )]
 
 pub mod error;
+pub mod filename;
 pub mod fs;
 pub mod types;
 
@@ -65,3 +66,10 @@ pub mod ch04_bloom;
 #[cfg_attr(feature = "ref-ch05", path = "../solutions/ch05_index.rs")]
 #[cfg_attr(not(feature = "ref-ch05"), path = "../chapters/ch05_index.rs")]
 pub mod ch05_index;
+
+/// Chapter 6 — the manifest: a log of version edits that says which files
+/// are the database, with `CURRENT` replaced atomically. Book: "6. The
+/// manifest".
+#[cfg_attr(feature = "ref-ch06", path = "../solutions/ch06_manifest/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch06"), path = "../chapters/ch06_manifest/mod.rs")]
+pub mod ch06_manifest;

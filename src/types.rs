@@ -167,3 +167,39 @@ impl WriteBatch {
             .and_then(|count| self.seq.checked_add(count))
     }
 }
+
+/// A version's place in internal order: a user key and a sequence number.
+/// Ordered by key ascending, then sequence number **descending**, so the
+/// newest version of a key sorts first (see the module docs). Tables record
+/// their smallest and largest internal key in the manifest (chapter 6).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct InternalKey {
+    /// The user's key.
+    pub key: Bytes,
+    /// The sequence number of the version.
+    pub seq: SeqNo,
+}
+
+impl InternalKey {
+    /// The internal key of `key` at `seq`.
+    pub fn new(key: impl Into<Bytes>, seq: SeqNo) -> Self {
+        InternalKey {
+            key: key.into(),
+            seq,
+        }
+    }
+}
+
+impl Ord for InternalKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key
+            .cmp(&other.key)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+impl PartialOrd for InternalKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
