@@ -11,9 +11,14 @@
 //!   still be read. If the footer itself is invalid, the regions it names
 //!   are read best effort and reported as unverified, not as damaged.
 //!
+//! - A manifest (`MANIFEST-NNNNNN`, see `manifest.rs`): each edit as it is
+//!   replayed, then the version it leads to, level by level; `CURRENT`: the
+//!   manifest it names.
+//!
 //! Any damage (not a torn WAL tail, which recovery drops by design) makes the
 //! command exit with 1 after printing everything it could read.
 
+mod manifest;
 mod table;
 mod wal;
 
@@ -21,6 +26,7 @@ use std::fmt;
 use std::path::Path;
 
 use lsm_workbook::ch02_wal::LOG_MAGIC;
+use lsm_workbook::filename::FileName;
 use lsm_workbook::fs::{Fs, ReadableFile, StdFs};
 use lsm_workbook::types::{Entry, Value};
 
@@ -29,8 +35,9 @@ use crate::{Result, failed, help_requested, usage_error};
 const USAGE: &str = "\
 usage: cargo xtask dump FILE [--limit N]
 
-Prints a write-ahead log (*.log) or a table (*.sst, or any file that ends
-with the table magic \"LSMWBTAB\") in human-readable form, decoded by the
+Prints a write-ahead log (*.log), a table (*.sst, or any file that ends
+with the table magic \"LSMWBTAB\"), a manifest (MANIFEST-NNNNNN: each edit,
+then the version) or CURRENT in human-readable form, decoded by the
 reference. Keys and values are shown quoted: printable ASCII as is, other
 bytes as \\xNN, anything longer than 40 bytes cut short with its length.
 
@@ -126,6 +133,8 @@ fn parse_args(args: &[String]) -> Result<(&str, usize)> {
 enum Kind {
     Wal(&'static str),
     Table(&'static str),
+    Manifest,
+    Current,
 }
 
 /// Dumps the file at `path` (through [`StdFs`]). `Err` only if the file
@@ -155,6 +164,16 @@ pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
             );
             table::dump(file, limit, &mut out);
         }
+        Kind::Manifest => {
+            say!(out, "{}: manifest, {} bytes", path.display(), file.len());
+            drop(file);
+            manifest::dump(&fs, path, &mut out);
+        }
+        Kind::Current => {
+            say!(out, "{}: CURRENT, {} bytes", path.display(), file.len());
+            drop(file);
+            manifest::dump_current(&fs, path, &mut out);
+        }
     }
     Ok(out)
 }
@@ -162,6 +181,15 @@ pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
 /// By extension; otherwise a file ending with the table magic is a table
 /// and anything else is read as a log.
 fn kind_of(path: &Path, file: &dyn ReadableFile) -> lsm_workbook::Result<Kind> {
+    let name = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .unwrap_or_default();
+    match FileName::parse(name) {
+        Some(FileName::Manifest(_)) => return Ok(Kind::Manifest),
+        Some(FileName::Current) => return Ok(Kind::Current),
+        _ => {}
+    }
     match path.extension().and_then(|e| e.to_str()) {
         Some("log") => return Ok(Kind::Wal("by its .log extension")),
         Some("sst") => return Ok(Kind::Table("by its .sst extension")),

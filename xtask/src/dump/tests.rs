@@ -493,3 +493,54 @@ fn an_invalid_footer_leaves_its_regions_unverified_not_damaged() {
     assert!(out.text.contains("; the footer is invalid, so the regions"));
     assert_eq!(out.problems, 1, "only the footer");
 }
+
+#[test]
+fn manifest_dump_lists_each_edit_and_the_version() {
+    use lsm_workbook::ch06_manifest::{Manifest, ManifestOptions, TableMeta, VersionEdit};
+    use lsm_workbook::types::InternalKey;
+    let dir = TempDir::new();
+    let db = dir.join("db");
+    let options = ManifestOptions {
+        create_if_missing: true,
+        rotate_len_bytes: 1 << 20,
+        salt_seed: 1,
+    };
+    let (mut manifest, _) = Manifest::open(std::sync::Arc::new(StdFs), &db, options).unwrap();
+    let number = manifest.new_file_number();
+    let table = TableMeta {
+        file_number: number,
+        size_bytes: 4096,
+        smallest: InternalKey::new("apple", 9),
+        largest: InternalKey::new("fig", 1),
+    };
+    manifest
+        .install(&VersionEdit {
+            log_number: Some(number),
+            last_seq: Some(9),
+            added: vec![(0, table)],
+            ..VersionEdit::default()
+        })
+        .unwrap();
+    let path = manifest.path().to_path_buf();
+    drop(manifest);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 0);
+    for line in [
+        "edit 1 at 32:",
+        "edit 2 at ",
+        "  add    L0 #2 4096 bytes [\"apple\"@9 .. \"fig\"@1]",
+        "version: log_number 2, next_file_number 3, last_seq 9",
+        "  L0: 1 table, 4096 bytes",
+    ] {
+        assert!(
+            out.text.lines().any(|l| l.starts_with(line)),
+            "no line {line:?}"
+        );
+    }
+    let current = dump(&db.join("CURRENT"), 0);
+    assert!(
+        current.text.contains("names MANIFEST-000001"),
+        "{}",
+        current.text
+    );
+}
