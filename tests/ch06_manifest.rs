@@ -394,8 +394,8 @@ fn apply_refuses_invalid_edits_and_changes_nothing() {
         ),
         ("smallest after largest", add(2, table(10, "z", "a"))),
         (
-            "a file number not handed out yet",
-            add(2, table(60, "a", "b")),
+            "a file number not handed out yet (next_file_number is 50)",
+            add(2, table(50, "a", "b")),
         ),
         (
             "log_number going backwards",
@@ -901,6 +901,19 @@ fn current_missing_empty_damaged_or_naming_a_missing_manifest_is_an_error() {
         ("CURRENT far too long", Some(vec![b'M'; 4096])),
         ("CURRENT missing", None),
     ];
+    // CURRENT is fine, but the manifest it names lost its header: that is
+    // damage (a manifest is complete before CURRENT names it), never an
+    // empty database.
+    let image = fs.crash(CrashMode::ProcessKill);
+    image
+        .truncate(path(FileName::Manifest(number)), 10)
+        .unwrap();
+    let result = open(&image, options());
+    assert!(
+        matches!(&result, Err(Error::Corruption { .. })),
+        "CURRENT naming a manifest of 10 bytes (no whole header): Corruption, got {:?}",
+        result.map(|(m, _)| shape(&m.version()))
+    );
     for (what, content) in cases {
         let image = fs.crash(CrashMode::ProcessKill);
         image.remove(&current).unwrap();
@@ -1049,6 +1062,29 @@ fn failed_install_poisons_the_manifest() {
         matches!(again, Err(Error::Poisoned { .. })),
         "after a failed install the manifest refuses further installs (fail-stop), got {again:?}"
     );
+}
+
+#[test]
+fn failed_rotation_poisons_the_manifest_and_the_database_still_opens() {
+    let (fs, mut manifest) = new_db();
+    install_flush(&mut manifest, "a", 10);
+    let held = manifest.version();
+    fs.inject(Fault::nth(OpKind::Rename, 1));
+    let failed = manifest.rotate();
+    assert!(
+        matches!(failed, Err(Error::Io { .. })),
+        "the failed rename of CURRENT.tmp must be returned, got {failed:?}"
+    );
+    let number = manifest.new_file_number();
+    let again = manifest.install(&add(0, table(number, "b", "b")));
+    assert!(
+        matches!(again, Err(Error::Poisoned { .. })),
+        "after a failed rotation the manifest refuses installs until reopened (fail-stop): which \
+         manifest CURRENT names is not known any more; got {again:?}"
+    );
+    drop(manifest);
+    let (reopened, _) = open(&fs, options()).expect("the old CURRENT still names a whole manifest");
+    assert_same_version(&reopened.version(), &held, "after the failed rotation");
 }
 
 #[test]
