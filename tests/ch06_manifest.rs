@@ -781,6 +781,28 @@ fn torn_last_edit_gives_the_previous_version_and_is_reported() {
     );
 }
 
+// A freshly rotated manifest holds one edit, the snapshot of the whole
+// version. If that edit is damaged, the manifest says nothing: reading it
+// as an empty database would make every table look obsolete.
+#[test]
+fn a_manifest_whose_only_edit_is_damaged_is_corruption_not_an_empty_database() {
+    let (fs, mut manifest) = new_db();
+    install_flush(&mut manifest, "a", 10);
+    manifest.rotate().unwrap();
+    let number = manifest.number();
+    drop(manifest);
+    let path = path(FileName::Manifest(number));
+    let len = fs.file_bytes(&path).unwrap().len() as u64;
+    fs.flip_bit(&path, (len - 3) * 8).unwrap();
+    let result = open(&fs, options());
+    assert!(
+        matches!(&result, Err(Error::Corruption { .. })),
+        "the only edit of the manifest CURRENT names is damaged: Corruption, never the empty \
+         version (whose obsolete files would be every table); got a manifest with {:?}",
+        result.map(|(m, _)| shape(&m.version()))
+    );
+}
+
 #[test]
 fn damaged_edit_followed_by_a_valid_one_is_corruption() {
     let (fs, number, _, bytes) = small_manifest();

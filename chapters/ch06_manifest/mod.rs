@@ -280,9 +280,10 @@ pub fn read_current(fs: &dyn Fs, dir: &Path) -> Result<Option<u64>> {
 
 /// Replays the manifest at `path` into a version. The WAL's rules apply to
 /// its records (a torn last record is dropped and reported, damage before
-/// a valid record is corruption); on top of them, a record that is not one
-/// put of [`EDIT_KEY`], an edit that does not decode, and an edit the
-/// version refuses are [`Error::Corruption`](crate::Error::Corruption) at that record's offset.
+/// a valid record is corruption); on top of them, a manifest without a
+/// valid first edit (its snapshot), a record that is not one put of
+/// [`EDIT_KEY`], an edit that does not decode, and an edit the version
+/// refuses are [`Error::Corruption`](crate::Error::Corruption).
 pub fn replay(fs: &dyn Fs, path: &Path) -> Result<(Version, ManifestRecovery)> {
     let _ = (fs, path);
     todo!("ch06: read the log, decode and apply each edit in order — book §6.4, task 3")

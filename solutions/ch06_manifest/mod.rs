@@ -453,9 +453,10 @@ pub fn read_current(fs: &dyn Fs, dir: &Path) -> Result<Option<u64>> {
 // ANCHOR: ch06_replay
 /// Replays the manifest at `path` into a version. The WAL's rules apply to
 /// its records (a torn last record is dropped and reported, damage before
-/// a valid record is corruption); on top of them, a record that is not one
-/// put of [`EDIT_KEY`], an edit that does not decode, and an edit the
-/// version refuses are [`Error::Corruption`](crate::Error::Corruption) at that record's offset.
+/// a valid record is corruption); on top of them, a manifest without a
+/// valid first edit (its snapshot), a record that is not one put of
+/// [`EDIT_KEY`], an edit that does not decode, and an edit the version
+/// refuses are [`Error::Corruption`](crate::Error::Corruption).
 pub fn replay(fs: &dyn Fs, path: &Path) -> Result<(Version, ManifestRecovery)> {
     // BEGIN SOLUTION todo(fs, path): read the log, decode and apply each edit in order — book §6.4, task 3
     let mut records = Vec::new();
@@ -465,6 +466,17 @@ pub fn replay(fs: &dyn Fs, path: &Path) -> Result<(Version, ManifestRecovery)> {
             path,
             0,
             "CURRENT names a manifest without a header",
+        ));
+    }
+    // CURRENT names a manifest only once its snapshot edit is synced: a
+    // manifest with no valid edit is damage. Read as a torn tail, it would
+    // give the empty version, and every table would look obsolete.
+    if records.is_empty() {
+        let offset = report.torn_tail.as_ref().map_or(0, |torn| torn.offset);
+        return Err(Error::corruption(
+            path,
+            offset,
+            "CURRENT names a manifest whose snapshot edit is not valid",
         ));
     }
     let mut version = Version::default();
