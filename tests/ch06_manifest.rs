@@ -551,7 +551,8 @@ fn install_is_durable_when_it_returns() {
         shape(&recovered.version()),
         shape(&held),
         "an edit whose install returned Ok survives a power loss: append, then sync, before \
-         returning\n{}",
+         returning — and CURRENT must name that manifest durably (write_current syncs the \
+         directory after the rename)\n{}",
         fs.trace_string()
     );
 }
@@ -1003,17 +1004,21 @@ fn file_numbers_are_never_reused_even_after_a_crash() {
     let handed_out = [table_number, log_number];
     let image = fs.crash(CrashMode::PowerLoss);
     let (mut reopened, _) = open(&image, options()).unwrap();
-    let existing: Vec<u64> = image
+    let existing: Vec<(String, u64)> = image
         .list(dir())
         .unwrap()
-        .iter()
-        .filter_map(|name| FileName::parse(name)?.number())
+        .into_iter()
+        .filter_map(|name| {
+            let number = FileName::parse(&name)?.number()?;
+            Some((name, number))
+        })
         .collect();
     let next = reopened.new_file_number();
     assert!(
-        existing.iter().all(|&number| number < next),
+        existing.iter().all(|(_, number)| *number < next),
         "after a crash the next file number ({next}) must be above every numbered file in the \
-         directory {existing:?}: numbers {handed_out:?} were handed out but never recorded"
+         directory {existing:?}: numbers {handed_out:?} were handed out but never recorded (two \
+         files sharing a number means one was reused)"
     );
 }
 

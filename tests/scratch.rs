@@ -16,12 +16,14 @@
 //! `cargo test --test scratch write_a_log -- --ignored`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lsm_workbook::ch01_memtable::Memtable;
 use lsm_workbook::ch02_wal::{LogHeader, Wal};
 use lsm_workbook::ch03_sstable::{TableOptions, write_table};
+use lsm_workbook::ch06_manifest::{Manifest, ManifestOptions, TableMeta, VersionEdit};
 use lsm_workbook::fs::{Fs, StdFs};
-use lsm_workbook::types::WriteBatch;
+use lsm_workbook::types::{InternalKey, WriteBatch};
 
 /// The scratch directory, created if needed, and `name` in it, removed if
 /// a previous run left it (`Fs::create` refuses an existing file).
@@ -69,3 +71,41 @@ fn write_a_table() {
     write_table(&StdFs, &path, TableOptions::plain(40), memtable.iter()).unwrap();
 }
 // ANCHOR_END: scratch_write_a_table
+
+// ANCHOR: scratch_write_a_manifest
+#[test]
+#[ignore = "writes the database /tmp/lsm-scratch/db; run it with --ignored"]
+fn write_a_manifest() {
+    // A new database each run: remove what an earlier run left.
+    let dir = Path::new("/tmp/lsm-scratch/db");
+    if StdFs.exists(dir).unwrap() {
+        for name in StdFs.list(dir).unwrap() {
+            StdFs.remove(&dir.join(name)).unwrap();
+        }
+    }
+    let options = ManifestOptions {
+        create_if_missing: true,
+        ..ManifestOptions::default()
+    };
+    let (mut manifest, _) = Manifest::open(Arc::new(StdFs), dir, options).unwrap();
+    // One flush of §6.3: a table taking one file number, the log before it
+    // retired. (Only the manifest is written: the table file is not.)
+    let number = manifest.new_file_number();
+    let flush = VersionEdit {
+        log_number: Some(number),
+        last_seq: Some(3),
+        added: vec![(
+            0,
+            TableMeta {
+                file_number: number,
+                size_bytes: 1008,
+                smallest: InternalKey::new("apple", 3),
+                largest: InternalKey::new("kiwi", 1),
+            },
+        )],
+        ..VersionEdit::default()
+    };
+    manifest.install(&flush).unwrap();
+    manifest.rotate().unwrap(); // now CURRENT names MANIFEST-000003
+}
+// ANCHOR_END: scratch_write_a_manifest

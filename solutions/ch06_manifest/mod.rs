@@ -198,9 +198,10 @@ impl Manifest {
     }
 
     // ANCHOR: ch06_install
-    /// Installs `edit`: checks it against the version (an invalid edit is
-    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) and changes nothing), stamps it with the
-    /// next file number, appends it to the manifest and syncs it. Only then
+    /// Installs `edit`: stamps it with the next file number, checks it
+    /// against the version (an invalid edit is
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) and changes nothing), appends it to the
+    /// manifest and syncs it. Only then
     /// does the version change. Rotates the manifest when it has grown past
     /// [`ManifestOptions::rotate_len_bytes`].
     ///
