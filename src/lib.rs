@@ -19,7 +19,7 @@
 //! the reference for every earlier chapter with `ref-upto-chMM`, M = N − 1:
 //! `cargo test --test ch05_index --features ref-upto-ch04`.
 //!
-//! The modules [`error`], [`filename`], [`fs`] and [`types`] are *provided*: you use them,
+//! The modules [`clock`], [`error`], [`filename`], [`fs`] and [`types`] are *provided*: you use them,
 //! you never write them.
 
 #![forbid(unsafe_code)]
@@ -29,6 +29,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod clock;
 pub mod error;
 pub mod filename;
 pub mod fs;
@@ -73,3 +74,9 @@ pub mod ch05_index;
 #[cfg_attr(feature = "ref-ch06", path = "../solutions/ch06_manifest/mod.rs")]
 #[cfg_attr(not(feature = "ref-ch06"), path = "../chapters/ch06_manifest/mod.rs")]
 pub mod ch06_manifest;
+
+/// Chapter 7 — the engine: `Db`, its write and read paths, the merge
+/// iterator and recovery. Book: "7. The engine".
+#[cfg_attr(feature = "ref-ch07", path = "../solutions/ch07_engine/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch07"), path = "../chapters/ch07_engine/mod.rs")]
+pub mod ch07_engine;

@@ -1,0 +1,544 @@
+//! Chapter 7 — the engine: chapters 1–6 become a database you can open,
+//! write, read, scan, crash and reopen.
+//!
+//! ```text
+//!  write ─► WAL append (+ sync) ─► active memtable ─► publish seq ─► Ok
+//!                                        │ full
+//!                                        ▼
+//!                 freeze: new WAL, memtable becomes read-only
+//!                                        │ flush (inline, in `maintain`)
+//!                                        ▼
+//!            level-0 table ─► manifest edit (adds it, retires its log) ─► delete the log
+//!
+//!  get  ─► active ─► frozen, newest first ─► level 0, newest first ─► levels 1…6
+//!  scan ─► one merge iterator over all of them, at one sequence number
+//! ```
+//!
+//! You write: [`MergeIterator`](merge::MergeIterator) (`merge.rs`); the
+//! write path — `Db::write`, `freeze`, `flush_frozen` (`write_path.rs`);
+//! the read path — `Db::get_at`, `Db::scan_at` (`read_path.rs`); recovery
+//! — `replay_logs` and `recover` (`recovery.rs`). This file is provided:
+//! the options, the `Db` handle and its public methods, which call yours.
+//! Book: "7. The engine".
+//!
+//! Invariants:
+//! - a write is acknowledged only after its WAL record is appended (and
+//!   synced, if asked), and becomes visible only when its sequence number
+//!   is published, after the memtable insert: a reader sees all of a batch
+//!   or none of it;
+//! - every version a reader at the published sequence number may need is
+//!   in the read state it takes (a memtable is dropped from it only in the
+//!   same swap that adds its table);
+//! - a log is deleted only after the manifest edit that retires it is
+//!   durable; an older log is synced before a newer one is started;
+//! - after a failed WAL or manifest write, sync or flush, every later write
+//!   fails with [`Error::Poisoned`](crate::Error::Poisoned) until reopen
+//!   (fail-stop); reads keep working.
+//!
+//! Seams for later chapters: [`Options::compaction`] is where chapter 8's
+//! compaction plugs in (called from `maintain`, after each flush); every
+//! read takes a sequence number ([`Db::get_at`], [`Db::scan_at`]), so a
+//! snapshot (chapter 9) only pins one; `maintain` is the one place that
+//! chapter 10 moves onto background threads; time comes from
+//! [`Options::clock`] and salts from [`Options::salt_seed`].
+
+#![allow(
+    dead_code,
+    reason = "provided helpers that only the code you write calls"
+)]
+
+pub mod merge;
+mod read_path;
+mod recovery;
+mod write_path;
+
+use std::fmt;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use bytes::Bytes;
+
+use crate::ch01_memtable::Memtable;
+use crate::ch02_wal::Wal;
+use crate::ch03_sstable::{Table, TableOptions};
+use crate::ch06_manifest::{LEVEL_COUNT, Manifest, TableMeta, Version};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::filename::FileName;
+use crate::fs::{Fs, StdFs};
+use crate::types::{SeqNo, WriteBatch};
+
+pub use merge::MergeIterator;
+pub use read_path::{MemtableCursor, Scan, TableCursor};
+
+/// How a database is opened.
+#[derive(Clone)]
+pub struct Options {
+    /// The file system: the real one by default; tests pass a `SimFs`.
+    pub fs: Arc<dyn Fs>,
+    /// Create the database if the directory holds none (default: yes).
+    pub create_if_missing: bool,
+    /// The active memtable is frozen and flushed once it accounts for this
+    /// many bytes (default 4 MiB).
+    pub memtable_size_bytes: usize,
+    /// How tables are built (default: 4 KiB blocks, a bloom filter, an
+    /// index).
+    pub table: TableOptions,
+    /// The manifest is rotated past this size (default 4 MiB).
+    pub manifest_rotate_len_bytes: u64,
+    /// The seed every log's and manifest's salt is derived from: `None`
+    /// (the default) draws a random one at open; tests fix it.
+    pub salt_seed: Option<u64>,
+    /// Where the engine gets time (chapter 9 reads "as of" a moment).
+    pub clock: Arc<dyn Clock>,
+    /// Compaction (chapter 8), run after each flush; `None`: never compact.
+    pub compaction: Option<Arc<dyn Compaction>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            fs: Arc::new(StdFs),
+            create_if_missing: true,
+            memtable_size_bytes: 4 << 20,
+            table: TableOptions::default(),
+            manifest_rotate_len_bytes: 4 << 20,
+            salt_seed: None,
+            clock: Arc::new(SystemClock),
+            compaction: None,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("fs", &self.fs)
+            .field("create_if_missing", &self.create_if_missing)
+            .field("memtable_size_bytes", &self.memtable_size_bytes)
+            .field("table", &self.table)
+            .field("manifest_rotate_len_bytes", &self.manifest_rotate_len_bytes)
+            .field("salt_seed", &self.salt_seed)
+            .field("compaction", &self.compaction.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one write is made durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Sync the WAL before acknowledging (promise P2); otherwise the write
+    /// survives a process crash but not a power loss (P1).
+    pub sync: bool,
+}
+
+/// Compaction, as chapter 8 provides it: called inline after every flush
+/// with everything it needs to merge tables and install the result.
+pub trait Compaction: Send + Sync + fmt::Debug {
+    /// Runs the compactions that are due, installing each with one
+    /// manifest edit. The engine refreshes its view of the version and
+    /// deletes obsolete files afterwards.
+    fn run(&self, context: &mut Maintenance<'_>) -> Result<()>;
+}
+
+/// What compaction may use: the files, the manifest, the tables.
+#[derive(Debug)]
+pub struct Maintenance<'a> {
+    /// The file system.
+    pub fs: &'a dyn Fs,
+    /// The database directory.
+    pub dir: &'a Path,
+    /// The manifest: file numbers and installs.
+    pub manifest: &'a mut Manifest,
+    /// The open tables of the current version.
+    pub tables: &'a [Vec<Arc<LiveTable>>],
+    /// How new tables are built.
+    pub table_options: TableOptions,
+    /// No reader can ask for a version older than this one (chapter 9's
+    /// snapshots lower it): what compaction may drop is decided by it.
+    pub oldest_readable_seq: SeqNo,
+    /// The engine's counters (compaction adds its bytes).
+    pub stats: &'a Stats,
+}
+
+/// A table of the current version, open.
+#[derive(Debug)]
+pub struct LiveTable {
+    /// What the manifest says of it.
+    pub meta: TableMeta,
+    /// The open table.
+    pub table: Table,
+}
+
+/// What readers work from: one consistent view, swapped as a whole.
+#[derive(Debug)]
+struct ReadState {
+    active: Arc<Memtable>,
+    /// Frozen memtables, newest first, each with the log that holds it.
+    frozen: Vec<Frozen>,
+    /// The tables, open, per level (level 0 newest first).
+    levels: Vec<Vec<Arc<LiveTable>>>,
+}
+
+#[derive(Clone, Debug)]
+struct Frozen {
+    memtable: Arc<Memtable>,
+    log_number: u64,
+}
+
+/// The state only the writer touches, behind one lock.
+#[derive(Debug)]
+struct Writer {
+    wal: Wal,
+    log_number: u64,
+    manifest: Manifest,
+    /// The sequence number the next write gets.
+    next_seq: SeqNo,
+    /// Set after a failed write, sync, flush or install: fail-stop.
+    poisoned: Option<PathBuf>,
+}
+
+/// An open database. `Send + Sync`, every method takes `&self`: share one
+/// in an `Arc` between threads.
+pub struct Db {
+    dir: PathBuf,
+    options: Options,
+    salt_seed: u64,
+    /// The last published sequence number: reads see writes at or below it.
+    published_seq: AtomicU64,
+    state: RwLock<Arc<ReadState>>,
+    writer: Mutex<Writer>,
+    stats: Stats,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.dir)
+            .field("last_seq", &self.last_seq())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Counters the engine keeps (all monotonic).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Bytes of keys and values the user wrote.
+    pub user_bytes: AtomicU64,
+    /// Bytes appended to logs.
+    pub wal_bytes: AtomicU64,
+    /// Bytes of tables written by flushes.
+    pub flush_bytes: AtomicU64,
+    /// Bytes of tables written by compaction (chapter 8).
+    pub compaction_bytes: AtomicU64,
+    /// Memtables flushed.
+    pub flushes: AtomicU64,
+    /// Point reads served.
+    pub gets: AtomicU64,
+    /// Tables consulted by point reads (their filter admitted the key).
+    pub tables_read_by_gets: AtomicU64,
+}
+
+/// A picture of the engine, for `STATS` and the benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DbStats {
+    /// Tables and bytes per level.
+    pub levels: Vec<(usize, u64)>,
+    /// Bytes accounted by the active memtable.
+    pub memtable_bytes: usize,
+    /// Frozen memtables waiting to be flushed.
+    pub frozen_memtables: usize,
+    /// The last published sequence number.
+    pub last_seq: SeqNo,
+    /// The counters, read at the same moment.
+    pub user_bytes: u64,
+    /// Bytes appended to logs.
+    pub wal_bytes: u64,
+    /// Bytes written by flushes.
+    pub flush_bytes: u64,
+    /// Bytes written by compaction.
+    pub compaction_bytes: u64,
+    /// Memtables flushed.
+    pub flushes: u64,
+    /// Point reads served.
+    pub gets: u64,
+    /// Tables consulted by point reads.
+    pub tables_read_by_gets: u64,
+}
+
+impl Db {
+    /// Opens (or, with [`Options::create_if_missing`], creates) the
+    /// database in `dir` and recovers it: the manifest's version, then
+    /// every log it still needs, replayed in order.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        recovery::open(dir.as_ref(), options)
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: impl Into<Bytes>, value: impl Into<Bytes>) -> Result<()> {
+        self.write(
+            WriteBatch::default().put(key, value),
+            WriteOptions::default(),
+        )
+    }
+
+    /// Deletes `key`.
+    pub fn delete(&self, key: impl Into<Bytes>) -> Result<()> {
+        self.write(WriteBatch::default().delete(key), WriteOptions::default())
+    }
+
+    /// The newest value of `key`, `None` if it is absent or deleted.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
+        self.get_at(key, self.last_seq())
+    }
+
+    /// The live pairs with keys in `range`, in key order, as of the moment
+    /// of the call: writes made while the scan runs are not in it.
+    pub fn scan<'k>(&self, range: impl std::ops::RangeBounds<&'k [u8]>) -> Scan {
+        let bounds = (owned(range.start_bound()), owned(range.end_bound()));
+        self.scan_at(bounds, self.last_seq())
+    }
+
+    /// The last published sequence number: every write numbered at or
+    /// below it is visible.
+    pub fn last_seq(&self) -> SeqNo {
+        self.published_seq.load(Ordering::Acquire)
+    }
+
+    /// Freezes the active memtable (if it holds anything) and flushes
+    /// every frozen memtable into level-0 tables.
+    pub fn flush(&self) -> Result<()> {
+        let mut writer = self.lock_writer()?;
+        writer.check_poisoned()?;
+        if !self.read_state().active.is_empty() {
+            self.freeze(&mut writer)?;
+        }
+        self.maintain(&mut writer)
+    }
+
+    /// Makes every acknowledged write durable (promise P2).
+    pub fn sync(&self) -> Result<()> {
+        let mut writer = self.lock_writer()?;
+        writer.check_poisoned()?;
+        let synced = writer.wal.sync();
+        writer.poison_on_error(synced)
+    }
+
+    /// Syncs the log and closes the database. Dropping a `Db` without
+    /// `close` is a process crash as far as durability goes: unsynced
+    /// writes survive it, not a power loss.
+    pub fn close(self) -> Result<()> {
+        self.sync()
+    }
+
+    /// A picture of the tree and the counters.
+    pub fn stats(&self) -> DbStats {
+        let state = self.read_state();
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        DbStats {
+            levels: state
+                .levels
+                .iter()
+                .map(|tables| {
+                    let bytes = tables.iter().map(|t| t.meta.size_bytes).sum();
+                    (tables.len(), bytes)
+                })
+                .collect(),
+            memtable_bytes: state.active.approximate_size_bytes(),
+            frozen_memtables: state.frozen.len(),
+            last_seq: self.last_seq(),
+            user_bytes: load(&self.stats.user_bytes),
+            wal_bytes: load(&self.stats.wal_bytes),
+            flush_bytes: load(&self.stats.flush_bytes),
+            compaction_bytes: load(&self.stats.compaction_bytes),
+            flushes: load(&self.stats.flushes),
+            gets: load(&self.stats.gets),
+            tables_read_by_gets: load(&self.stats.tables_read_by_gets),
+        }
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The current read state (cheap: one `Arc` clone).
+    fn read_state(&self) -> Arc<ReadState> {
+        match self.state.read() {
+            Ok(state) => Arc::clone(&state),
+            // A writer panicked while swapping: the state it left is a
+            // whole `Arc`, still consistent.
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Replaces the read state (called with the writer lock held).
+    fn set_read_state(&self, next: ReadState) {
+        let next = Arc::new(next);
+        match self.state.write() {
+            Ok(mut state) => *state = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+
+    fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>> {
+        self.writer.lock().map_err(|_| Error::Poisoned {
+            path: self.dir.clone(),
+        })
+    }
+
+    /// The one place background work happens, inline for now: flush every
+    /// frozen memtable, run compaction if configured, delete what the new
+    /// version made obsolete. Chapter 10 moves this onto threads.
+    fn maintain(&self, writer: &mut Writer) -> Result<()> {
+        self.flush_frozen(writer)?;
+        if let Some(compaction) = self.options.compaction.clone() {
+            let state = self.read_state();
+            let mut context = Maintenance {
+                fs: self.options.fs.as_ref(),
+                dir: &self.dir,
+                manifest: &mut writer.manifest,
+                tables: &state.levels,
+                table_options: self.options.table,
+                oldest_readable_seq: self.last_seq(),
+                stats: &self.stats,
+            };
+            let compacted = compaction.run(&mut context);
+            writer.poison_on_error(compacted)?;
+            let levels = open_levels(self, &writer.manifest.version(), &state.levels)?;
+            self.set_read_state(ReadState {
+                active: Arc::clone(&state.active),
+                frozen: state.frozen.clone(),
+                levels,
+            });
+        }
+        self.delete_obsolete(writer);
+        Ok(())
+    }
+
+    /// Deletes the files the current version no longer needs. Best effort:
+    /// a file left behind is named obsolete again next time.
+    fn delete_obsolete(&self, writer: &Writer) {
+        let fs = self.options.fs.as_ref();
+        let Ok(listing) = fs.list(&self.dir) else {
+            return;
+        };
+        for name in writer.manifest.obsolete_files(&listing, &[]) {
+            let _ = fs.remove(&self.dir.join(name));
+        }
+    }
+
+    /// The salt of the log numbered `number`.
+    fn salt(&self, number: u64) -> u64 {
+        salt_for(self.salt_seed, number)
+    }
+
+    /// What table writing needs of this database.
+    fn opening(&self) -> recovery::Opening<'_> {
+        recovery::Opening {
+            dir: &self.dir,
+            options: &self.options,
+            salt_seed: self.salt_seed,
+            stats: &self.stats,
+        }
+    }
+}
+
+impl Writer {
+    fn check_poisoned(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(path) => Err(Error::Poisoned { path: path.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Fail-stop: an I/O or corruption error poisons the writer. A refused
+    /// argument does not (nothing was written).
+    fn poison_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
+        if let Err(error) = &result
+            && !matches!(error, Error::InvalidArgument(_))
+        {
+            self.poisoned
+                .get_or_insert_with(|| self.wal.path().to_path_buf());
+        }
+        result
+    }
+}
+
+/// Opens the tables of `version`, reusing those already open in `open`.
+/// A table whose file size differs from the manifest's is corruption.
+fn open_levels(
+    db: &Db,
+    version: &Version,
+    open: &[Vec<Arc<LiveTable>>],
+) -> Result<Vec<Vec<Arc<LiveTable>>>> {
+    open_tables(db.options.fs.as_ref(), &db.dir, version, open)
+}
+
+/// [`open_levels`] without a `Db` (recovery has none yet).
+fn open_tables(
+    fs: &dyn Fs,
+    dir: &Path,
+    version: &Version,
+    open: &[Vec<Arc<LiveTable>>],
+) -> Result<Vec<Vec<Arc<LiveTable>>>> {
+    let mut levels = Vec::with_capacity(LEVEL_COUNT);
+    for level in 0..LEVEL_COUNT {
+        let mut tables = Vec::new();
+        for meta in version.level(level) {
+            let reused = open
+                .iter()
+                .flatten()
+                .find(|live| live.meta.file_number == meta.file_number);
+            let live = match reused {
+                Some(live) => Arc::clone(live),
+                None => Arc::new(open_table(fs, dir, meta)?),
+            };
+            tables.push(live);
+        }
+        levels.push(tables);
+    }
+    Ok(levels)
+}
+
+fn open_table(fs: &dyn Fs, dir: &Path, meta: &TableMeta) -> Result<LiveTable> {
+    let path = FileName::Table(meta.file_number).path(dir);
+    let table = Table::open(fs, &path)?;
+    let len = table.footer().table_len;
+    if len != meta.size_bytes {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!(
+                "the manifest says {} bytes, the table has {len}",
+                meta.size_bytes
+            ),
+        ));
+    }
+    Ok(LiveTable {
+        meta: meta.clone(),
+        table,
+    })
+}
+
+fn owned(bound: Bound<&&[u8]>) -> Bound<Bytes> {
+    match bound {
+        Bound::Included(key) => Bound::Included(Bytes::copy_from_slice(key)),
+        Bound::Excluded(key) => Bound::Excluded(Bytes::copy_from_slice(key)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// Each log's salt: the seed and the file number, mixed (SplitMix64's
+/// finaliser), so that no two logs of a database share one.
+fn salt_for(seed: u64, number: u64) -> u64 {
+    splitmix(seed ^ number.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+fn splitmix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

@@ -1,0 +1,242 @@
+//! The read path: a point read looks in the memtables, newest first, then
+//! in the tables level by level, and stops at the first version it finds;
+//! a scan merges all of them at one sequence number.
+
+use std::ops::Bound;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::merge::MergeIterator;
+use super::{Db, LiveTable};
+use crate::ch01_memtable::Memtable;
+use crate::ch03_sstable::Block;
+use crate::error::Result;
+use crate::types::{Entry, SEQ_MAX, SeqNo};
+
+/// A scan's pairs, `(key, value)`, in key order; an error ends it.
+pub struct Scan {
+    merge: MergeIterator,
+}
+
+impl std::fmt::Debug for Scan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scan").finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<(Bytes, Bytes)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.merge.next()
+    }
+}
+
+impl Db {
+    /// The value of `key` as of sequence number `seq`: the newest version
+    /// at or below `seq` in the active memtable, the frozen ones (newest
+    /// first), level 0 (newest table first, only tables whose key range
+    /// holds `key`), then levels 1–6 (the one table per level whose range
+    /// holds it). The first version found decides; a tombstone means
+    /// `None`.
+    ///
+    /// Reading below [`last_seq`](Db::last_seq) without a snapshot
+    /// (chapter 9) may see versions that compaction already dropped.
+    pub fn get_at(&self, key: &[u8], seq: SeqNo) -> Result<Option<Bytes>> {
+        let _ = (key, seq);
+        todo!(
+            "ch07: memtables newest first, then tables level by level; the first version found decides — book §7.4, task 3"
+        )
+    }
+
+    /// The live pairs with keys in `bounds`, as of sequence number `seq`:
+    /// one merge over a cursor per memtable and per table that may hold
+    /// such keys.
+    pub fn scan_at(&self, bounds: (Bound<Bytes>, Bound<Bytes>), seq: SeqNo) -> Scan {
+        let _ = (bounds, seq);
+        todo!(
+            "ch07: a source per memtable and per overlapping table, merged at seq — book §7.4, task 3"
+        )
+    }
+}
+
+/// `true` if `key` lies beyond the upper bound.
+fn past_upper(key: &[u8], upper: &Bound<Bytes>) -> bool {
+    match upper {
+        Bound::Included(bound) => key > bound.as_ref(),
+        Bound::Excluded(bound) => key >= bound.as_ref(),
+        Bound::Unbounded => false,
+    }
+}
+
+/// Versions of one memtable within bounds, in internal order, owned: it
+/// holds the memtable and reads it a chunk at a time, resuming after the
+/// last key it returned. For each key it keeps only the newest version at
+/// or below the read's sequence number (the only one a merge can use), so
+/// a chunk never ends inside a key that still matters.
+pub struct MemtableCursor {
+    memtable: Arc<Memtable>,
+    lower: Bound<Bytes>,
+    upper: Bound<Bytes>,
+    read_seq: SeqNo,
+    chunk: std::vec::IntoIter<Entry>,
+    done: bool,
+}
+
+/// Versions read from the memtable per refill.
+const MEMTABLE_CHUNK_LEN: usize = 256;
+
+impl MemtableCursor {
+    /// A cursor over `memtable`'s newest version per key at or below
+    /// `read_seq`, within bounds.
+    pub fn new(
+        memtable: Arc<Memtable>,
+        (lower, upper): (Bound<Bytes>, Bound<Bytes>),
+        read_seq: SeqNo,
+    ) -> Self {
+        MemtableCursor {
+            memtable,
+            lower,
+            upper,
+            read_seq,
+            chunk: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+
+    fn refill(&mut self) {
+        let lower = as_slice(&self.lower);
+        let upper = as_slice(&self.upper);
+        let mut chunk: Vec<Entry> = Vec::with_capacity(MEMTABLE_CHUNK_LEN);
+        for entry in self.memtable.range((lower, upper)) {
+            if entry.seq > self.read_seq || chunk.last().is_some_and(|last| last.key == entry.key) {
+                continue;
+            }
+            if chunk.len() == MEMTABLE_CHUNK_LEN {
+                break;
+            }
+            chunk.push(entry);
+        }
+        match chunk.last() {
+            Some(last) => self.lower = Bound::Excluded(last.key.clone()),
+            None => self.done = true,
+        }
+        self.chunk = chunk.into_iter();
+    }
+}
+
+fn as_slice(bound: &Bound<Bytes>) -> Bound<&[u8]> {
+    match bound {
+        Bound::Included(key) => Bound::Included(key.as_ref()),
+        Bound::Excluded(key) => Bound::Excluded(key.as_ref()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+impl Iterator for MemtableCursor {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        loop {
+            if let Some(entry) = self.chunk.next() {
+                return Some(Ok(entry));
+            }
+            if self.done {
+                return None;
+            }
+            self.refill();
+        }
+    }
+}
+
+/// Versions of one table within bounds, in internal order, owned: it holds
+/// the open table and reads one block at a time, starting at the block the
+/// index names for the lower bound.
+pub struct TableCursor {
+    live: Arc<LiveTable>,
+    lower: Bound<Bytes>,
+    upper: Bound<Bytes>,
+    block: Option<crate::ch03_sstable::block::BlockIter>,
+    /// Where the current block starts, for errors in it.
+    block_offset: u64,
+    next_offset: u64,
+    done: bool,
+}
+
+impl TableCursor {
+    /// A cursor over every version in `live` within bounds.
+    pub fn new(live: Arc<LiveTable>, (lower, upper): (Bound<Bytes>, Bound<Bytes>)) -> Self {
+        let table = &live.table;
+        let next_offset = match (&lower, table.index()) {
+            (Bound::Included(key) | Bound::Excluded(key), Some(index)) => {
+                index.seek_offset(key, SEQ_MAX, table.footer())
+            }
+            _ => 0,
+        };
+        TableCursor {
+            live,
+            lower,
+            upper,
+            block: None,
+            block_offset: next_offset,
+            next_offset,
+            done: false,
+        }
+    }
+
+    fn below_lower(&self, key: &[u8]) -> bool {
+        match &self.lower {
+            Bound::Included(bound) => key < bound.as_ref(),
+            Bound::Excluded(bound) => key <= bound.as_ref(),
+            Bound::Unbounded => false,
+        }
+    }
+}
+
+impl Iterator for TableCursor {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        while !self.done {
+            if let Some(entry) = self.block.as_mut().and_then(Iterator::next) {
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(detail) => {
+                        self.done = true;
+                        let path = self.live.table.path();
+                        return Some(Err(crate::Error::corruption(
+                            path,
+                            self.block_offset,
+                            detail,
+                        )));
+                    }
+                };
+                if self.below_lower(&entry.key) {
+                    continue;
+                }
+                if past_upper(&entry.key, &self.upper) {
+                    self.done = true;
+                    return None;
+                }
+                return Some(Ok(entry));
+            }
+            if self.next_offset >= self.live.table.footer().data_len {
+                self.done = true;
+                return None;
+            }
+            match self.live.table.read_block_at(self.next_offset) {
+                Ok((block, next)) => {
+                    self.block = Some(Block::iter(&block));
+                    self.block_offset = self.next_offset;
+                    self.next_offset = next;
+                }
+                Err(error) => {
+                    self.done = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+        None
+    }
+}
