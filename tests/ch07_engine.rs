@@ -1559,3 +1559,410 @@ fn get_at_and_scan_at_an_older_seq_see_the_older_state() {
         }
     }
 }
+
+// ── task 4: recovery ─────────────────────────────────────────────────────
+
+/// Writes `bytes` as the file `name` of the database directory, durably.
+fn write_file(fs: &SimFs, name: &str, bytes: &[u8]) {
+    let mut file = fs.create(&dir().join(name)).unwrap();
+    file.append(bytes).unwrap();
+    file.sync().unwrap();
+    fs.sync_dir(dir()).unwrap();
+}
+
+/// A workload with overwrites, deletes, batches and flushes (memtable of
+/// 400 bytes); returns its model.
+fn write_history(db: &Db) -> Model {
+    let mut model = Model::new();
+    for i in 0..40u32 {
+        let key = format!("key{:02}", (i * 7) % 17);
+        let value = format!("value-{i:02}-{}", "y".repeat(i as usize % 13));
+        match i % 6 {
+            2 => {
+                db.delete(b(&key)).unwrap();
+                model.remove(&b(&key));
+            }
+            4 => {
+                let other = format!("pair{i:02}");
+                db.write(
+                    WriteBatch::default()
+                        .put(b(&key), b(&value))
+                        .put(b(&other), b(&value)),
+                    WriteOptions::default(),
+                )
+                .unwrap();
+                model.insert(b(&key), b(&value));
+                model.insert(b(&other), b(&value));
+            }
+            _ => {
+                db.put(b(&key), b(&value)).unwrap();
+                model.insert(b(&key), b(&value));
+            }
+        }
+        if i % 11 == 10 {
+            db.flush().unwrap();
+        }
+    }
+    model
+}
+
+#[test]
+fn reopen_after_close_keeps_everything() {
+    let fs = SimFs::new();
+    let db = open(&fs, 400).unwrap();
+    let model = write_history(&db);
+    let last_seq = db.last_seq();
+    db.close().unwrap();
+    let db = open(&fs, 400).unwrap();
+    let recovered = scan_all(&db).unwrap();
+    assert_eq!(
+        recovered,
+        pairs(&model),
+        "after close and reopen the database holds exactly what was written (got {}, expected {}): \
+         replay every log the manifest still needs, on top of its tables",
+        show(&recovered),
+        show(&pairs(&model))
+    );
+    assert_eq!(
+        db.last_seq(),
+        last_seq,
+        "reopening recovers the last sequence number"
+    );
+    for (key, value) in &model {
+        assert_eq!(
+            db.get(key).unwrap().as_ref(),
+            Some(value),
+            "get after reopen agrees with the scan"
+        );
+    }
+}
+
+#[test]
+fn reopen_after_a_process_kill_keeps_every_acknowledged_write() {
+    let fs = SimFs::new();
+    let db = open(&fs, 400).unwrap();
+    let model = write_history(&db);
+    let last_seq = db.last_seq();
+    let image = fs.crash(CrashMode::ProcessKill);
+    drop(db);
+    let db = open(&image, 400).unwrap();
+    let recovered = scan_all(&db).unwrap();
+    assert_eq!(
+        recovered,
+        pairs(&model),
+        "after a process kill (no close, no sync) every acknowledged write is recovered (got {}, \
+         expected {}): the log holds them all",
+        show(&recovered),
+        show(&pairs(&model))
+    );
+    assert_eq!(
+        db.last_seq(),
+        last_seq,
+        "the last sequence number is recovered from the logs"
+    );
+}
+
+#[test]
+fn the_last_seq_is_recovered_so_a_write_after_reopen_wins() {
+    for flushed in [false, true] {
+        let where_ = if flushed {
+            "in a table (the log is empty)"
+        } else {
+            "in the log only"
+        };
+        let fs = SimFs::new();
+        let db = open(&fs, 1 << 20).unwrap();
+        for i in 0..30u32 {
+            db.put(b("key"), b(&format!("old-{i}"))).unwrap();
+            db.put(format!("other{i:02}"), "x").unwrap();
+        }
+        if flushed {
+            db.flush().unwrap();
+        }
+        let last_seq = db.last_seq();
+        let image = fs.crash(CrashMode::ProcessKill);
+        drop(db);
+        let db = open(&image, 1 << 20).unwrap();
+        assert_eq!(
+            db.last_seq(),
+            last_seq,
+            "with every write {where_}, reopening must recover last_seq {last_seq} (from the \
+             manifest's last_seq and the logs replayed after it)"
+        );
+        db.put(b("key"), b("new")).unwrap();
+        assert_eq!(
+            got(&db, "key").as_deref(),
+            Some("new"),
+            "with the old versions {where_}: a write after reopen must win over every recovered version"
+        );
+        assert_eq!(
+            db.last_seq(),
+            last_seq + 1,
+            "the first write after reopen takes the next number"
+        );
+        let image = image.crash(CrashMode::ProcessKill);
+        drop(db);
+        let db = open(&image, 1 << 20).unwrap();
+        assert_eq!(
+            got(&db, "key").as_deref(),
+            Some("new"),
+            "with the old versions {where_}: after another reopen the new write still wins (it \
+             must have a higher sequence number than the old ones, not a reused one)"
+        );
+        assert_eq!(
+            scan_all(&db).unwrap().len(),
+            31,
+            "every other key is still visible"
+        );
+    }
+}
+
+#[test]
+fn reopening_twice_gives_the_same_database() {
+    let fs = SimFs::new();
+    let db = open(&fs, 400).unwrap();
+    let model = write_history(&db);
+    let image = fs.crash(CrashMode::ProcessKill);
+    drop(db);
+    let first = open(&image, 400).unwrap();
+    let (pairs_first, seq_first) = (scan_all(&first).unwrap(), first.last_seq());
+    drop(first);
+    let again = image.crash(CrashMode::ProcessKill);
+    let second = open(&again, 400).unwrap();
+    assert_eq!(
+        (scan_all(&second).unwrap(), second.last_seq()),
+        (pairs_first.clone(), seq_first),
+        "a second recovery (of what the first left, with no write in between) must give the same \
+         pairs and last_seq: recovery is idempotent"
+    );
+    second.close().unwrap();
+    let third = open(&again.crash(CrashMode::PowerLoss), 400).unwrap();
+    assert_eq!(
+        scan_all(&third).unwrap(),
+        pairs(&model),
+        "what recovery wrote (its table, its edit, the new log) is durable: a power loss after a \
+         clean reopen and close loses nothing"
+    );
+}
+
+/// The crash image (process kill) of a flush stopped just before its
+/// manifest edit: the table is written, the memtable's log and a newer one
+/// exist, and the manifest still needs both. Found by a dry run.
+fn image_of_flush_stopped_before_its_edit(setup: &dyn Fn(&Db)) -> SimFs {
+    let dry_run = SimFs::new();
+    let db = open(&dry_run, 1 << 20).unwrap();
+    setup(&db);
+    let start = dry_run.op_count();
+    db.flush().unwrap();
+    let trace = trace_since(&dry_run, start);
+    let edit = trace
+        .iter()
+        .find(|op| op.kind == OpKind::Append && file_name(op).starts_with("MANIFEST-"))
+        .unwrap_or_else(|| {
+            panic!(
+                "a flush must append an edit to the manifest:\n{}",
+                dry_run.trace_string()
+            )
+        });
+    let fs = SimFs::new();
+    let db = open(&fs, 1 << 20).unwrap();
+    setup(&db);
+    fs.stop_after(edit.number - 1);
+    assert!(
+        db.flush().is_err(),
+        "a flush stopped before its manifest edit fails"
+    );
+    fs.crash(CrashMode::ProcessKill)
+}
+
+fn two_log_setup(db: &Db) {
+    for i in 0..20u32 {
+        db.put(format!("key{i:02}"), format!("value-{i}")).unwrap();
+    }
+}
+
+/// The two logs of `image`, older first, with a check that there are two.
+fn two_logs(image: &SimFs) -> (String, String) {
+    let logs = files(image, ".log");
+    assert_eq!(
+        logs.len(),
+        2,
+        "a flush stopped before its edit leaves the frozen memtable's log and the new one: {logs:?}"
+    );
+    (logs[0].clone(), logs[1].clone())
+}
+
+#[test]
+fn a_missing_log_between_needed_logs_is_corruption() {
+    let image = image_of_flush_stopped_before_its_edit(&two_log_setup);
+    let (older, _newer) = two_logs(&image);
+    let intact = open(&image.crash(CrashMode::ProcessKill), 1 << 20).unwrap();
+    assert_eq!(
+        scan_all(&intact).unwrap().len(),
+        20,
+        "with both logs there, recovery replays all 20 writes"
+    );
+    image.remove(&dir().join(&older)).unwrap();
+    let result = open(&image, 1 << 20);
+    assert!(
+        matches!(result, Err(Error::Corruption { .. })),
+        "with the older of two needed logs ({older}) deleted, open must fail with Corruption — the \
+         newer log starts after a gap of sequence numbers; replaying what is there would open a \
+         database with a hole in it. Got {:?}",
+        result.map(|db| show(&scan_all(&db).unwrap_or_default()))
+    );
+}
+
+#[test]
+fn a_damaged_older_log_is_corruption() {
+    let image = image_of_flush_stopped_before_its_edit(&two_log_setup);
+    let (older, _newer) = two_logs(&image);
+    let path = dir().join(&older);
+    let len = image.file_bytes(&path).unwrap().len() as u64;
+    // A cut tail: harmless in the newest log, but an older log was synced
+    // whole before a newer one was started, so in it a cut is damage.
+    let cut = image.crash(CrashMode::ProcessKill);
+    cut.truncate(&path, len - 3).unwrap();
+    let result = open(&cut, 1 << 20);
+    assert!(
+        matches!(result, Err(Error::Corruption { .. })),
+        "a torn tail in {older}, a log that a newer log follows, must be Corruption (only the newest \
+         log may end torn): got {:?}",
+        result.map(|db| show(&scan_all(&db).unwrap_or_default()))
+    );
+    // A flipped bit in the middle of the older log.
+    let flipped = image.crash(CrashMode::ProcessKill);
+    flipped.flip_bit(&path, len * 4).unwrap();
+    let result = open(&flipped, 1 << 20);
+    assert!(
+        matches!(result, Err(Error::Corruption { .. })),
+        "a damaged record in {older} must be Corruption, never skipped or cut: got {:?}",
+        result.map(|db| show(&scan_all(&db).unwrap_or_default()))
+    );
+}
+
+#[test]
+fn orphan_tables_are_deleted_at_open_and_unknown_files_are_left_alone() {
+    let image = image_of_flush_stopped_before_its_edit(&two_log_setup);
+    let orphans = files(&image, ".sst");
+    assert_eq!(
+        orphans.len(),
+        1,
+        "the stopped flush left its table, which no version holds: {orphans:?}"
+    );
+    let unknown = ["notes.txt", "7.log", "000099.sst.bak", "LOCK"];
+    for name in unknown {
+        write_file(&image, name, name.as_bytes());
+    }
+    let db = open(&image, 1 << 20).unwrap();
+    let listing = image.list(dir()).unwrap();
+    assert!(
+        !listing.contains(&orphans[0]),
+        "the orphan table {} (written, never installed) must be deleted at open, after the \
+         recovered version is durable: {listing:?}",
+        orphans[0]
+    );
+    for name in unknown {
+        assert_eq!(
+            image.file_bytes(dir().join(name)).as_deref(),
+            Some(name.as_bytes()),
+            "{name} is not a database file name: open must leave it alone"
+        );
+    }
+    assert_eq!(
+        scan_all(&db).unwrap().len(),
+        20,
+        "the writes came back from the logs"
+    );
+}
+
+#[test]
+fn a_table_whose_size_differs_from_the_manifest_is_corruption() {
+    let fs = SimFs::new();
+    let db = open(&fs, 1 << 20).unwrap();
+    db.put(b("a"), b("small")).unwrap();
+    db.flush().unwrap();
+    for i in 0..30u32 {
+        db.put(format!("k{i:02}"), "a longer table".repeat(3))
+            .unwrap();
+    }
+    db.flush().unwrap();
+    db.close().unwrap();
+    let tables = files(&fs, ".sst");
+    assert_eq!(tables.len(), 2, "two flushes make two tables: {tables:?}");
+    // A valid table, but another one: the manifest's size gives it away.
+    let other = fs.file_bytes(dir().join(&tables[1])).unwrap();
+    fs.remove(&dir().join(&tables[0])).unwrap();
+    write_file(&fs, &tables[0], &other);
+    let result = open(&fs, 1 << 20);
+    assert!(
+        matches!(&result, Err(Error::Corruption { file, .. }) if file.ends_with(&tables[0])),
+        "{} holds a valid table of {} bytes but the manifest recorded another size: open must \
+         fail with Corruption naming that file (check each table's size against its TableMeta \
+         when opening it), got {:?}",
+        tables[0],
+        other.len(),
+        result.map(|db| show(&scan_all(&db).unwrap_or_default()))
+    );
+    fs.remove(&dir().join(&tables[0])).unwrap();
+    let result = open(&fs, 1 << 20);
+    assert!(
+        result.is_err(),
+        "a table the manifest names is missing: open must fail, not serve a database without it"
+    );
+}
+
+#[test]
+fn file_numbers_are_never_reused_after_a_crash_during_a_flush() {
+    let dry_run = SimFs::new();
+    let db = open(&dry_run, 1 << 20).unwrap();
+    two_log_setup(&db);
+    let start = dry_run.op_count();
+    db.flush().unwrap();
+    let end = dry_run.op_count();
+    for after in start..=end {
+        for mode in [CrashMode::ProcessKill, CrashMode::PowerLoss] {
+            let fs = SimFs::new();
+            let db = open(&fs, 1 << 20).unwrap();
+            two_log_setup(&db);
+            fs.stop_after(after);
+            let _ = db.flush();
+            drop(db);
+            let image = fs.crash(mode);
+            let on_disk: Vec<String> = image.list(dir()).unwrap();
+            let highest = on_disk
+                .iter()
+                .filter_map(|name| file_number(name))
+                .max()
+                .unwrap_or(0);
+            let before = image.op_count();
+            let db = open(&image, 1 << 20).unwrap_or_else(|e| {
+                panic!(
+                    "reopening after a crash after op {after} ({mode}) failed: {e}\n{}",
+                    fs.trace_string()
+                )
+            });
+            db.put(b("after"), b("reopen")).unwrap();
+            db.flush().unwrap();
+            let reused: Vec<String> = trace_since(&image, before)
+                .iter()
+                .filter(|op| op.kind == OpKind::Create)
+                .map(file_name)
+                .filter(|name| file_number(name).is_some_and(|n| n <= highest))
+                .collect();
+            assert!(
+                reused.is_empty(),
+                "crash after op {after} ({mode}), files on disk {on_disk:?}: after reopening, new \
+                 files must be numbered above every file on disk (the highest is {highest}), but \
+                 {reused:?} were created — a file number is never reused, even after a crash\n{}",
+                fs.trace_string()
+            );
+            let len = scan_all(&db).unwrap().len();
+            assert!(
+                len == 21 || (mode == CrashMode::PowerLoss && len == 1),
+                "crash after op {after} ({mode}): the 20 writes (synced by the freeze) and the new \
+                 one must be there, {len} pairs are"
+            );
+        }
+    }
+}
