@@ -265,30 +265,35 @@ fn check_oracle(
 fn crash_at_every_operation_recovers_a_prefix_with_every_synced_write() {
     let ops = mixed_workload();
     let states = model_states(&ops);
-    let dry_run = SimFs::new();
-    let full = run_workload(&dry_run, &ops, 400);
-    assert_eq!(
-        full.acked,
-        ops.len(),
-        "without a crash every operation must succeed"
-    );
-    for point in CrashPoint::sweep(dry_run.op_count(), 0xdb) {
-        let fs = SimFs::new();
-        fs.stop_after(point.after_op);
-        let progress = run_workload(&fs, &ops, 400);
-        let image = fs.crash(point.mode);
-        let low = if point.mode == CrashMode::ProcessKill {
-            progress.acked
-        } else {
-            progress.synced
-        };
-        let context = || {
-            format!(
-                "{point}: {progress:?}\ntrace of the crashed run:\n{}",
-                fs.trace_string()
-            )
-        };
-        check_oracle(&image, &states, low, progress.acked, &context);
+    // Tiny memtables (a flush every few writes) and a large one (no flush
+    // but the explicit ones, so syncs are the only thing making writes
+    // durable).
+    for memtable_bytes in [400, 1 << 20] {
+        let dry_run = SimFs::new();
+        let full = run_workload(&dry_run, &ops, memtable_bytes);
+        assert_eq!(
+            full.acked,
+            ops.len(),
+            "without a crash every operation must succeed"
+        );
+        for point in CrashPoint::sweep(dry_run.op_count(), 0xdb) {
+            let fs = SimFs::new();
+            fs.stop_after(point.after_op);
+            let progress = run_workload(&fs, &ops, memtable_bytes);
+            let image = fs.crash(point.mode);
+            let low = if point.mode == CrashMode::ProcessKill {
+                progress.acked
+            } else {
+                progress.synced
+            };
+            let context = || {
+                format!(
+                    "{point} (memtable of {memtable_bytes} bytes): {progress:?}\ntrace of the crashed run:\n{}",
+                    fs.trace_string()
+                )
+            };
+            check_oracle(&image, &states, low, progress.acked, &context);
+        }
     }
 }
 
@@ -1964,5 +1969,242 @@ fn file_numbers_are_never_reused_after_a_crash_during_a_flush() {
                  one must be there, {len} pairs are"
             );
         }
+    }
+}
+
+// ── task 5: crash safety ─────────────────────────────────────────────────
+
+fn batch_setup(db: &Db) {
+    db.write(
+        WriteBatch::default().put(b("before"), b("synced")),
+        WriteOptions { sync: true },
+    )
+    .unwrap();
+}
+
+/// 30 puts in one batch: more than the memtable holds, so writing it also
+/// freezes and flushes.
+fn big_batch() -> WriteBatch {
+    (0..30u32).fold(WriteBatch::default(), |batch, i| {
+        batch.put(
+            format!("bk{i:02}"),
+            format!("batch-value-{i:02}-{}", "z".repeat(12)),
+        )
+    })
+}
+
+// Crash at every operation of writing one large batch (which also freezes
+// and flushes the memtable) and of the sync after it, in every crash mode:
+// the recovered database holds all of the batch or none of it.
+#[test]
+fn a_batch_is_all_or_nothing_after_a_crash_at_any_point() {
+    let run = |fs: &SimFs| -> Option<Db> {
+        let db = open(fs, 600).ok()?;
+        batch_setup(&db);
+        Some(db)
+    };
+    let dry_run = SimFs::new();
+    let db = run(&dry_run).unwrap();
+    let start = dry_run.op_count();
+    db.write(big_batch(), WriteOptions::default()).unwrap();
+    db.sync().unwrap();
+    assert!(
+        db.stats().flushes >= 1,
+        "the batch is larger than the memtable, so it is flushed"
+    );
+    let end = dry_run.op_count();
+    for after in start..=end {
+        for mode in CrashMode::all(after) {
+            let fs = SimFs::new();
+            let db = run(&fs).unwrap();
+            fs.stop_after(after);
+            let acked = db.write(big_batch(), WriteOptions::default()).is_ok() && db.sync().is_ok();
+            drop(db);
+            let db = open(&fs.crash(mode), 600).unwrap_or_else(|e| {
+                panic!(
+                    "reopening after a crash after op {after} ({mode}) failed: {e}\n{}",
+                    fs.trace_string()
+                )
+            });
+            let recovered = scan_all(&db).unwrap();
+            let batch_keys = recovered
+                .iter()
+                .filter(|(k, _)| k.starts_with(b"bk"))
+                .count();
+            assert!(
+                batch_keys == 0 || batch_keys == 30,
+                "crash after op {after} ({mode}): {batch_keys} of the batch's 30 puts were recovered \
+                 — a batch is one log record, applied whole or not at all (writing each op as its \
+                 own record, or freezing in the middle of a batch, splits it)\n{}",
+                fs.trace_string()
+            );
+            assert!(
+                !(acked && batch_keys == 0),
+                "crash after op {after} ({mode}): the batch and its sync were acknowledged but lost"
+            );
+            assert!(
+                recovered.iter().any(|(k, _)| k.as_ref() == b"before"),
+                "crash after op {after} ({mode}): the synced write before the batch was lost"
+            );
+        }
+    }
+}
+
+// Crash at every operation of a flush, in every crash image (two seeds
+// each): every synced write is still there, whether the crash left the
+// table, the edit, the log or all of them.
+#[test]
+fn power_loss_during_a_flush_never_loses_a_synced_write() {
+    let setup = |db: &Db| {
+        for i in 0..20u32 {
+            db.put(format!("key{i:02}"), format!("value-{i:02}"))
+                .unwrap();
+        }
+        db.sync().unwrap();
+    };
+    let dry_run = SimFs::new();
+    let db = open(&dry_run, 1 << 20).unwrap();
+    setup(&db);
+    let start = dry_run.op_count();
+    db.flush().unwrap();
+    let end = dry_run.op_count();
+    for after in start..=end {
+        let fs = SimFs::new();
+        let db = open(&fs, 1 << 20).unwrap();
+        setup(&db);
+        fs.stop_after(after);
+        let _ = db.flush();
+        drop(db);
+        for mode in CrashMode::all(after)
+            .into_iter()
+            .chain(CrashMode::all(after + 1000))
+        {
+            let db = open(&fs.crash(mode), 1 << 20).unwrap_or_else(|e| {
+                panic!(
+                    "reopening after a crash after op {after} ({mode}) failed: {e}\n{}",
+                    fs.trace_string()
+                )
+            });
+            let recovered = scan_all(&db).unwrap();
+            assert_eq!(
+                recovered.len(),
+                20,
+                "crash after op {after} of the flush ({mode}): {} of 20 synced writes recovered \
+                 ({}). The flushed log may be deleted only after the table is synced, its name \
+                 made durable, and the manifest edit that retires the log is synced\n{}",
+                recovered.len(),
+                show(&recovered),
+                fs.trace_string()
+            );
+        }
+    }
+}
+
+/// One step of the model test.
+#[derive(Clone, Debug)]
+enum Step {
+    Put(u8, usize),
+    Delete(u8),
+    Batch(Vec<(u8, Option<usize>)>),
+    Get(u8),
+    Scan(u8, u8, bool),
+    Flush,
+    Reopen,
+    CrashReopen,
+}
+
+fn arb_step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        5 => (0u8..12, 0usize..40).prop_map(|(k, len)| Step::Put(k, len)),
+        2 => (0u8..12).prop_map(Step::Delete),
+        2 => prop::collection::vec((0u8..12, prop::option::weighted(0.8, 0usize..30)), 0..5)
+            .prop_map(Step::Batch),
+        2 => (0u8..12).prop_map(Step::Get),
+        1 => (0u8..12, 0u8..12, any::<bool>()).prop_map(|(lo, hi, inclusive)| Step::Scan(lo, hi, inclusive)),
+        1 => Just(Step::Flush),
+        1 => Just(Step::Reopen),
+        1 => Just(Step::CrashReopen),
+    ]
+}
+
+fn model_key(k: u8) -> Bytes {
+    Bytes::from(format!("key{k:02}"))
+}
+
+fn model_value(k: u8, step: usize, len: usize) -> Bytes {
+    Bytes::from(format!("{k}@{step}:{}", "v".repeat(len)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, failure_persistence: None, ..ProptestConfig::default() })]
+
+    // Random puts, deletes, batches, gets, scans, flushes, reopens and
+    // crash-reopens (process kill) with a 256-byte memtable (so many
+    // flushes), against a BTreeMap.
+    #[test]
+    fn engine_matches_a_model_with_flushes_reopens_and_crashes(steps in prop::collection::vec(arb_step(), 1..40)) {
+        let mut fs = SimFs::new();
+        let mut db = open(&fs, 256).unwrap();
+        let mut model = Model::new();
+        for (index, step) in steps.iter().enumerate() {
+            match step {
+                Step::Put(k, len) => {
+                    db.put(model_key(*k), model_value(*k, index, *len)).unwrap();
+                    model.insert(model_key(*k), model_value(*k, index, *len));
+                }
+                Step::Delete(k) => {
+                    db.delete(model_key(*k)).unwrap();
+                    model.remove(&model_key(*k));
+                }
+                Step::Batch(ops) => {
+                    let mut batch = WriteBatch::default();
+                    for (k, len) in ops {
+                        batch = match len {
+                            Some(len) => batch.put(model_key(*k), model_value(*k, index, *len)),
+                            None => batch.delete(model_key(*k)),
+                        };
+                        match len {
+                            Some(len) => model.insert(model_key(*k), model_value(*k, index, *len)),
+                            None => model.remove(&model_key(*k)),
+                        };
+                    }
+                    db.write(batch, WriteOptions::default()).unwrap();
+                }
+                Step::Get(k) => {
+                    let got = db.get(&model_key(*k)).unwrap();
+                    prop_assert_eq!(got.as_ref(), model.get(&model_key(*k)), "get(key{:02}) at step {}", k, index);
+                }
+                Step::Scan(lo, hi, inclusive) => {
+                    let (lo, hi) = (model_key(*lo), model_key(*hi));
+                    let upper = if *inclusive { Bound::Included(hi.as_ref()) } else { Bound::Excluded(hi.as_ref()) };
+                    let range = (Bound::Included(lo.as_ref()), upper);
+                    let got: Vec<(Bytes, Bytes)> = db.scan(range).collect::<lsm_workbook::Result<_>>().unwrap();
+                    let expected: Vec<(Bytes, Bytes)> =
+                        pairs(&model).into_iter().filter(|(k, _)| in_bounds(k, range)).collect();
+                    prop_assert_eq!(&got, &expected, "scan {:?} at step {}: got {}", range, index, show(&got));
+                }
+                Step::Flush => db.flush().unwrap(),
+                Step::Reopen | Step::CrashReopen => {
+                    let last_seq = db.last_seq();
+                    if matches!(step, Step::Reopen) {
+                        db.close().unwrap();
+                    } else {
+                        let image = fs.crash(CrashMode::ProcessKill);
+                        drop(db);
+                        fs = image;
+                    }
+                    db = open(&fs, 256).unwrap();
+                    prop_assert_eq!(db.last_seq(), last_seq, "{:?} at step {} must recover last_seq", step, index);
+                    let got = scan_all(&db).unwrap();
+                    prop_assert_eq!(
+                        &got, &pairs(&model),
+                        "after {:?} at step {} the database must hold every acknowledged write: got {}, expected {}",
+                        step, index, show(&got), show(&pairs(&model))
+                    );
+                }
+            }
+        }
+        let got = scan_all(&db).unwrap();
+        prop_assert_eq!(&got, &pairs(&model), "at the end: got {}, expected {}", show(&got), show(&pairs(&model)));
     }
 }
