@@ -154,8 +154,8 @@ fn mixed_workload() -> Vec<Op> {
             2 => Op::Delete(format!("key{:02}", (i * 3) % 11)),
             4 => Op::SyncPut(key, value),
             5 => Op::Put(key, value),
-            6 => Op::Flush,
-            _ => Op::Sync,
+            6 => Op::Sync,
+            _ => Op::Flush,
         });
     }
     ops
