@@ -170,7 +170,7 @@ impl From<io::Error> for Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure::Message(format!("error: {error}"))
+        refuse(error.to_string())
     }
 }
 
