@@ -61,17 +61,16 @@ impl Db {
             }
         }
         for (level, tables) in state.levels.iter().enumerate() {
-            let candidates: Vec<&Arc<LiveTable>> = if level == 0 {
-                tables.iter().filter(|live| holds(live, key)).collect()
-            } else {
+            // Level 0: every table whose range holds the key, newest first.
+            // Deeper levels: the one table whose range can hold it.
+            let deeper = (level > 0).then(|| {
                 let position = tables.partition_point(|live| live.meta.largest.key.as_ref() < key);
-                tables
-                    .get(position)
-                    .filter(|live| holds(live, key))
-                    .into_iter()
-                    .collect()
-            };
-            for live in candidates {
+                tables.get(position..position + 1).unwrap_or_default()
+            });
+            for live in deeper.unwrap_or(tables) {
+                if !holds(live, key) {
+                    continue;
+                }
                 self.stats
                     .tables_read_by_gets
                     .fetch_add(1, Ordering::Relaxed);
