@@ -8,7 +8,8 @@
 //! - `check`: prove the teaching contract;
 //! - `ci`: the workspace's tests on the reference, then `check` (CI);
 //! - `dump`: print a WAL or a table file in human-readable form;
-//! - `book`: build the mdBook.
+//! - `book`: build the mdBook;
+//! - `bench`: db_bench workloads on your engine, the reference and peers.
 //!
 //! The default build has no dependencies at all, so a learner's first
 //! `cargo xtask grade` compiles only this crate; arguments, the points file
@@ -19,6 +20,7 @@
 //! Environment: `LSM_WORKBOOK_ROOT` overrides the workbook root (default: the
 //! parent of this crate's directory), so the tools can run on a fixture.
 
+mod bench;
 mod book;
 mod bookcheck;
 mod cargo;
@@ -52,6 +54,8 @@ commands:
   ci                    every workspace test on the reference, then check
   dump FILE [--limit N] print a WAL (*.log) or a table (*.sst) readably
   book [--open]         build the book into book/build
+  bench [--num N] [--peers] [--reference-only] [--json FILE] …
+                        db_bench workloads: your engine, the reference, peers
 
 Run `cargo xtask <command> --help` for a command's options.
 Environment: LSM_WORKBOOK_ROOT overrides the workbook root directory.";
@@ -130,6 +134,7 @@ fn run(raw: Vec<OsString>) -> Result<()> {
         "ci" => ci::run(rest),
         "dump" => run_dump(rest),
         "book" => book::run(rest),
+        "bench" => bench::run(rest),
         "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
         other => Err(usage_error(format!("unknown command `{other}`"), USAGE)),
     }

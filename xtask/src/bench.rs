@@ -1,0 +1,674 @@
+//! `cargo xtask bench`: LevelDB `db_bench`-style workloads on your engine
+//! and on the reference, side by side (and on peer engines with
+//! `--peers`).
+//!
+//! How: build the `lsm-bench` binary (workspace member `bench/`) in release
+//! twice — default features (your chapters) and `--features reference`
+//! (plus the peers' features with `--peers`) — copying each binary aside
+//! under `target/xtask-bench/`, then run one process per engine, one after
+//! the other, with `--machine`: it prints one tab-separated line per
+//! workload (its progress goes to stderr, passed through). The lines are
+//! put side by side here, and written as JSON with `--json`. An engine that
+//! reaches a `todo!()` is reported per workload as "not implemented yet
+//! (chapter N)" by the binary itself, which catches the panic.
+//!
+//! Nothing here is compiled by a learner's `cargo test` or `cargo xtask
+//! grade`: the binary is built only by this command, the peers only with
+//! `--peers`, RocksDB (C++, about 20 minutes) only with `--rocksdb`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::cargo::cargo;
+use crate::json::Value;
+use crate::workspace::Workspace;
+use crate::{Result, failed, help_requested, usage_error};
+
+pub const USAGE: &str = "\
+usage: cargo xtask bench [--num N] [--reads R] [--sync-num S] [--batch K]
+                         [--workloads LIST] [--json FILE] [--dir DIR]
+                         [--reference-only] [--peers] [--rocksdb]
+
+Runs LevelDB db_bench workloads on your engine (chapters/) and on the
+reference (solutions/), release builds, each in a new temporary directory,
+and prints ops/s, MB/s, yours/reference, write and space amplification.
+
+  --num N            keys (16-byte \"{:016}\" numbers, 100-byte values),
+                     and writes per fill (default 1000000)
+  --reads R          gets/seeks of readrandom, readmissing, seekrandom
+                     (default N)
+  --sync-num S       writes of fillsync, each synced (default N/100, as
+                     db_bench does)
+  --batch K          operations per write call (default 1)
+  --workloads LIST   comma-separated, from fillseq,fillsync,fillrandom,
+                     overwrite,readrandom,readmissing,readseq,seekrandom,
+                     deleterandom (default: all; they always run in this order)
+  --json FILE        also write every figure to FILE as JSON
+  --dir DIR          where the temporary databases go (default: the system's
+                     temporary directory; use a real disk, not tmpfs)
+  --reference-only   skip your engine (no build of chapters/)
+  --peers            also fjall, sled and redb, on the same bytes (their
+                     crates are compiled the first time: a few minutes)
+  --rocksdb          also RocksDB (compiles its C++: about 20 minutes; untested)
+
+Compare ratios within one run: the machine's speed varies from run to run.";
+
+/// The workloads, in the order they run (as the binary runs them).
+const WORKLOADS: [&str; 9] = [
+    "fillseq",
+    "fillsync",
+    "fillrandom",
+    "overwrite",
+    "readrandom",
+    "readmissing",
+    "readseq",
+    "seekrandom",
+    "deleterandom",
+];
+
+/// The peers `--peers` adds, as features of `lsm-bench` and engine names.
+const PEERS: [&str; 3] = ["fjall", "sled", "redb"];
+
+#[derive(Debug, Default)]
+struct Args {
+    /// Passed on to the binary as they are.
+    pass: Vec<String>,
+    json: Option<PathBuf>,
+    reference_only: bool,
+    peers: bool,
+    rocksdb: bool,
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    help_requested(args, USAGE)?;
+    let args = parse(args)?;
+    let ws = Workspace::locate()?;
+    let mut runs = Vec::new();
+    if !args.reference_only {
+        runs.push(match build(&ws, "yours", &[])? {
+            Some(binary) => run_engine(&binary, "workbook", "yours", &args.pass)?,
+            None => EngineRun::not_built("yours", "does not compile: see the errors above"),
+        });
+    }
+    let mut features = vec!["reference".to_string()];
+    let mut peers: Vec<&str> = Vec::new();
+    if args.peers {
+        peers.extend(PEERS);
+    }
+    if args.rocksdb {
+        peers.push("rocksdb");
+    }
+    features.extend(peers.iter().map(|peer| peer.to_string()));
+    let Some(binary) = build(&ws, "reference", &features)? else {
+        return Err(failed(
+            "the reference (lsm-bench --features reference) does not build",
+        ));
+    };
+    runs.push(run_engine(&binary, "workbook", "reference", &args.pass)?);
+    for peer in peers {
+        runs.push(run_engine(&binary, peer, peer, &args.pass)?);
+    }
+    print!("{}", render(&runs));
+    if let Some(path) = &args.json {
+        let text = to_json(&runs).render();
+        std::fs::write(path, text)
+            .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))?;
+        println!("\nwritten: {}", path.display());
+    }
+    Ok(())
+}
+
+fn parse(args: &[String]) -> Result<Args> {
+    let mut parsed = Args::default();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let mut value = || {
+            rest.next()
+                .cloned()
+                .ok_or_else(|| usage_error(format!("{arg} needs a value"), USAGE))
+        };
+        match arg.as_str() {
+            "--num" | "--reads" | "--sync-num" | "--batch" => {
+                let text = value()?;
+                if text
+                    .replace('_', "")
+                    .parse::<u64>()
+                    .map_or(true, |n| n == 0)
+                {
+                    return Err(usage_error(format!("{arg} wants a positive number"), USAGE));
+                }
+                parsed.pass.extend([arg.clone(), text]);
+            }
+            "--workloads" => {
+                let text = value()?;
+                for name in text.split(',').map(str::trim) {
+                    if !WORKLOADS.contains(&name) {
+                        return Err(usage_error(format!("unknown workload `{name}`"), USAGE));
+                    }
+                }
+                parsed.pass.extend([arg.clone(), text]);
+            }
+            "--dir" => {
+                let dir = PathBuf::from(value()?);
+                let dir = std::path::absolute(&dir).unwrap_or(dir);
+                parsed.pass.extend([arg.clone(), dir.display().to_string()]);
+            }
+            "--json" => parsed.json = Some(PathBuf::from(value()?)),
+            "--reference-only" => parsed.reference_only = true,
+            "--peers" => parsed.peers = true,
+            "--rocksdb" => parsed.rocksdb = true,
+            other => return Err(usage_error(format!("unknown argument `{other}`"), USAGE)),
+        }
+    }
+    Ok(parsed)
+}
+
+/// Builds `lsm-bench` in release with `features`, and copies the binary to
+/// `target/xtask-bench/lsm-bench-LABEL` (the next build overwrites
+/// `target/release/lsm-bench`). `None` if it does not compile (cargo's
+/// errors are on the terminal).
+fn build(ws: &Workspace, label: &str, features: &[String]) -> Result<Option<PathBuf>> {
+    let shown = if features.is_empty() {
+        String::new()
+    } else {
+        format!(" --features {}", features.join(","))
+    };
+    eprintln!("bench: building {label}: cargo build --release -p lsm-bench{shown}");
+    let mut command = cargo(&ws.root);
+    command.args(["build", "--release", "--quiet", "-p", "lsm-bench"]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let status = command
+        .status()
+        .map_err(|e| failed(format!("cannot run cargo: {e}")))?;
+    if !status.success() {
+        return Ok(None);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ws.root.join("target"));
+    let built = target.join("release").join(binary_name("lsm-bench"));
+    let aside = target.join("xtask-bench");
+    std::fs::create_dir_all(&aside)
+        .map_err(|e| failed(format!("cannot create {}: {e}", aside.display())))?;
+    let copy = aside.join(binary_name(&format!("lsm-bench-{label}")));
+    std::fs::copy(&built, &copy).map_err(|e| {
+        failed(format!(
+            "cannot copy {} to {}: {e}",
+            built.display(),
+            copy.display()
+        ))
+    })?;
+    Ok(Some(copy))
+}
+
+fn binary_name(stem: &str) -> String {
+    format!("{stem}{}", std::env::consts::EXE_SUFFIX)
+}
+
+/// One engine's run: what it said about itself, and a row per workload.
+#[derive(Debug, Default)]
+struct EngineRun {
+    label: String,
+    /// `name`, `durability`, `durability_sync`, `notes`.
+    engine: BTreeMap<String, String>,
+    /// `num`, `reads`, `sync_num`, `batch`, `dir`.
+    config: BTreeMap<String, String>,
+    /// Workload name → its line's fields (`kind` = result, unimplemented
+    /// or failed).
+    rows: BTreeMap<String, BTreeMap<String, String>>,
+    /// Why the engine did not run, or how its process ended badly.
+    problem: Option<String>,
+}
+
+impl EngineRun {
+    fn not_built(label: &str, why: &str) -> Self {
+        EngineRun {
+            label: label.into(),
+            problem: Some(why.into()),
+            ..EngineRun::default()
+        }
+    }
+
+    fn row(&self, workload: &str) -> Option<&BTreeMap<String, String>> {
+        self.rows.get(workload)
+    }
+
+    fn number(&self, workload: &str, field: &str) -> Option<f64> {
+        self.row(workload)?.get(field)?.parse().ok()
+    }
+
+    fn durability(&self) -> String {
+        match (
+            self.engine.get("durability"),
+            self.engine.get("durability_sync"),
+        ) {
+            (Some(plain), Some(sync)) => format!("{plain}; fillsync: {sync}"),
+            _ => "-".into(),
+        }
+    }
+}
+
+/// Runs the binary for one engine, reading its result lines as they come;
+/// its progress lines (stderr) go to the terminal.
+fn run_engine(binary: &Path, engine: &str, label: &str, pass: &[String]) -> Result<EngineRun> {
+    eprintln!("bench: running {label}");
+    let mut child = Command::new(binary)
+        .args(["--engine", engine, "--machine"])
+        .args(pass)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| failed(format!("cannot run {}: {e}", binary.display())))?;
+    let mut run = EngineRun {
+        label: label.into(),
+        ..EngineRun::default()
+    };
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| failed(format!("reading {label}'s output: {e}")))?;
+            take_line(&mut run, &line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|e| failed(format!("waiting for {label}: {e}")))?;
+    if !status.success() {
+        run.problem = Some(format!("the benchmark process ended badly ({status})"));
+    }
+    Ok(run)
+}
+
+/// Files one `kind\tkey=value\t…` line into `run`.
+fn take_line(run: &mut EngineRun, line: &str) {
+    let mut fields = line.split('\t');
+    let kind = fields.next().unwrap_or_default();
+    let map: BTreeMap<String, String> = fields
+        .filter_map(|field| field.split_once('='))
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    match kind {
+        "engine" => run.engine = map,
+        "config" => run.config = map,
+        "result" | "unimplemented" | "failed" => {
+            if let Some(workload) = map.get("workload").cloned() {
+                let mut map = map;
+                map.insert("kind".into(), kind.into());
+                run.rows.insert(workload, map);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The figures of one row, derived from a result line.
+#[derive(Debug, Default, Clone, Copy)]
+struct Figures {
+    ops_per_sec: f64,
+    mb_per_sec: f64,
+    /// Write amplification, and whether it came from the engine's own
+    /// counters (`true`) or from the bytes the process wrote.
+    write_amp: Option<(f64, bool)>,
+    space_amp: Option<f64>,
+    found: Option<(u64, u64)>,
+}
+
+fn figures(run: &EngineRun, workload: &str) -> Option<Figures> {
+    let row = run.row(workload)?;
+    if row.get("kind").map(String::as_str) != Some("result") {
+        return None;
+    }
+    let get = |field: &str| run.number(workload, field);
+    let seconds = get("nanos")? / 1e9;
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let from_engine = ratio(get("engine_written"), get("engine_user_bytes")).map(|a| (a, true));
+    let from_io = ratio(get("io_written"), get("user_bytes")).map(|a| (a, false));
+    let found = row
+        .get("found")
+        .zip(row.get("expected"))
+        .and_then(|(found, expected)| Some((found.parse().ok()?, expected.parse().ok()?)));
+    Some(Figures {
+        ops_per_sec: get("ops")? / seconds.max(1e-9),
+        mb_per_sec: get("bytes")? / seconds.max(1e-9) / 1e6,
+        write_amp: from_engine.or(from_io),
+        space_amp: ratio(get("dir_bytes"), get("live_bytes")),
+        found,
+    })
+}
+
+/// The side-by-side table, the engines' durability and the notes.
+fn render(runs: &[EngineRun]) -> String {
+    let mut out = String::new();
+    if let Some(config) = runs.iter().map(|run| &run.config).find(|c| !c.is_empty()) {
+        let field = |key: &str| config.get(key).map_or("?", String::as_str);
+        out.push_str(&format!(
+            "\nN = {} keys (16 B) with 100 B values (half compressible); {} per write call;\n\
+             readrandom/readmissing/seekrandom: {} ops; fillsync: {} synced writes (N/100 \
+             by default, as db_bench);\nrelease builds, databases in {}\n\n",
+            field("num"),
+            plural(field("batch"), "op"),
+            field("reads"),
+            field("sync_num"),
+            field("dir"),
+        ));
+    }
+    let reference = runs.iter().find(|run| run.label == "reference");
+    out.push_str(&format!(
+        "{:<13} {:<10} {:>11} {:>8} {:>7} {:>7} {:>7}  {}\n",
+        "workload", "engine", "ops/s", "MB/s", "vs ref", "w-amp", "s-amp", "notes"
+    ));
+    let chosen = WORKLOADS
+        .iter()
+        .filter(|w| runs.iter().any(|run| run.rows.contains_key(**w)));
+    for workload in chosen {
+        for (index, run) in runs.iter().enumerate() {
+            let name = if index == 0 { *workload } else { "" };
+            out.push_str(&row_line(name, workload, run, reference));
+        }
+    }
+    out.push_str(&legend(runs));
+    out
+}
+
+fn plural(count: &str, unit: &str) -> String {
+    if count == "1" {
+        format!("1 {unit}")
+    } else {
+        format!("{count} {unit}s")
+    }
+}
+
+fn row_line(name: &str, workload: &str, run: &EngineRun, reference: Option<&EngineRun>) -> String {
+    let label = &run.label;
+    let head = format!("{name:<13} {label:<10}");
+    let Some(row) = run.row(workload) else {
+        let why = run.problem.as_deref().unwrap_or("did not run");
+        return format!("{head} {why}\n");
+    };
+    match row.get("kind").map(String::as_str) {
+        Some("unimplemented") => {
+            let chapter = row.get("chapter").map_or("?", String::as_str);
+            let who = if label == "yours" {
+                "your engine"
+            } else {
+                label
+            };
+            return format!("{head} {who}: not implemented yet (chapter {chapter})\n");
+        }
+        Some("failed") => {
+            let message = row.get("message").map_or("", String::as_str);
+            return format!("{head} FAILED: {}\n", shorten(message, 100));
+        }
+        _ => {}
+    }
+    let Some(f) = figures(run, workload) else {
+        return format!("{head} (unreadable result line)\n");
+    };
+    let vs_ref = reference
+        .and_then(|r| figures(r, workload))
+        .filter(|r| r.ops_per_sec > 0.0)
+        .map_or("-".to_string(), |r| {
+            format!("{:.2}", f.ops_per_sec / r.ops_per_sec)
+        });
+    let write_amp = f.write_amp.map_or("-".to_string(), |(amp, from_engine)| {
+        format!("{amp:.2}{}", if from_engine { " " } else { "*" })
+    });
+    let space_amp = f
+        .space_amp
+        .map_or("-".to_string(), |amp| format!("{amp:.2}"));
+    let mb = if f.mb_per_sec > 0.0 {
+        format!("{:.1}", f.mb_per_sec)
+    } else {
+        "-".into()
+    };
+    let mut notes = String::new();
+    if let Some((found, expected)) = f.found
+        && found != expected
+    {
+        notes = format!("WRONG: found {found} of {expected}");
+    }
+    format!(
+        "{head} {:>11} {mb:>8} {vs_ref:>7} {write_amp:>7} {space_amp:>7}  {notes}\n",
+        thousands(f.ops_per_sec)
+    )
+}
+
+fn legend(runs: &[EngineRun]) -> String {
+    let mut out = String::from(
+        "\nvs ref: ops/s ÷ the reference's, in this run. w-amp: bytes written ÷ user bytes \
+         (key + value) of the workload,\nafter a final flush; from the engine's counters \
+         (DbStats: wal + flush + compaction bytes), or * from the bytes\nthe process passed \
+         to write() (/proc/self/io wchar) where the engine keeps none. s-amp: the \
+         directory's bytes ÷\nlive user bytes, after the flush. Reads run on the database \
+         flushed and reopened after the writes.\n\nwhen a write returns, it is in:\n",
+    );
+    for run in runs {
+        out.push_str(&format!("  {:<10} {}\n", run.label, run.durability()));
+    }
+    out.push_str("\nconfiguration:\n");
+    for run in runs {
+        let notes = run.engine.get("notes").map_or("-", String::as_str);
+        out.push_str(&format!("  {:<10} {notes}\n", run.label));
+        if let Some(problem) = &run.problem {
+            out.push_str(&format!("  {:<10} {problem}\n", ""));
+        }
+    }
+    out
+}
+
+/// `1234567.8` → `1,234,568`.
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max_chars).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Every figure, for machines.
+fn to_json(runs: &[EngineRun]) -> Value {
+    let reference = runs.iter().find(|run| run.label == "reference");
+    let config = runs
+        .iter()
+        .map(|run| &run.config)
+        .find(|c| !c.is_empty())
+        .cloned()
+        .unwrap_or_default();
+    let mut top: Vec<(String, Value)> = Vec::new();
+    for key in ["num", "reads", "sync_num", "batch"] {
+        if let Some(n) = config.get(key).and_then(|v| v.parse::<f64>().ok()) {
+            top.push((key.into(), Value::Number(n)));
+        }
+    }
+    let engines = runs
+        .iter()
+        .map(|run| {
+            let mut pairs = vec![("label".to_string(), Value::string(&run.label))];
+            for (key, value) in &run.engine {
+                pairs.push((key.clone(), Value::string(value)));
+            }
+            if let Some(problem) = &run.problem {
+                pairs.push(("problem".into(), Value::string(problem)));
+            }
+            Value::Object(pairs)
+        })
+        .collect();
+    top.push(("engines".into(), Value::Array(engines)));
+    let mut results = Vec::new();
+    for workload in WORKLOADS {
+        for run in runs {
+            if let Some(row) = run.row(workload) {
+                results.push(result_json(workload, run, row, reference));
+            }
+        }
+    }
+    top.push(("results".into(), Value::Array(results)));
+    Value::Object(top)
+}
+
+fn result_json(
+    workload: &str,
+    run: &EngineRun,
+    row: &BTreeMap<String, String>,
+    reference: Option<&EngineRun>,
+) -> Value {
+    let kind = row.get("kind").map_or("failed", String::as_str);
+    let status = if kind == "result" { "ok" } else { kind };
+    let mut pairs = vec![
+        ("workload".to_string(), Value::string(workload)),
+        ("engine".to_string(), Value::string(&run.label)),
+        ("status".to_string(), Value::string(status)),
+    ];
+    for key in ["chapter", "message"] {
+        if let Some(value) = row.get(key) {
+            pairs.push((key.into(), Value::string(value)));
+        }
+    }
+    let Some(f) = figures(run, workload) else {
+        return Value::Object(pairs);
+    };
+    let mut number = |key: &str, value: f64| pairs.push((key.into(), Value::Number(value)));
+    for key in [
+        "ops",
+        "bytes",
+        "user_bytes",
+        "io_written",
+        "dir_bytes",
+        "live_bytes",
+    ] {
+        if let Some(value) = run.number(workload, key) {
+            number(key, value);
+        }
+    }
+    if let Some(nanos) = run.number(workload, "nanos") {
+        number("seconds", nanos / 1e9);
+    }
+    number("ops_per_sec", f.ops_per_sec);
+    number("mb_per_sec", f.mb_per_sec);
+    if let Some(r) = reference.and_then(|r| figures(r, workload))
+        && r.ops_per_sec > 0.0
+    {
+        number("ratio_to_reference", f.ops_per_sec / r.ops_per_sec);
+    }
+    if let Some((amp, from_engine)) = f.write_amp {
+        number("write_amp", amp);
+        pairs.push((
+            "write_amp_source".into(),
+            Value::string(if from_engine { "engine" } else { "io" }),
+        ));
+    }
+    if let Some(amp) = f.space_amp {
+        pairs.push(("space_amp".into(), Value::Number(amp)));
+    }
+    if let Some((found, expected)) = f.found {
+        pairs.push(("found".into(), Value::Number(found as f64)));
+        pairs.push(("expected".into(), Value::Number(expected as f64)));
+    }
+    Value::Object(pairs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_from(label: &str, lines: &[&str]) -> EngineRun {
+        let mut run = EngineRun {
+            label: label.into(),
+            ..EngineRun::default()
+        };
+        for line in lines {
+            take_line(&mut run, line);
+        }
+        run
+    }
+
+    const REFERENCE: &[&str] = &[
+        "engine\tname=workbook\tdurability=OS buffer\tdurability_sync=fsync\tnotes=n",
+        "config\tnum=1000\treads=1000\tsync_num=10\tbatch=1\tdir=/tmp/x",
+        "result\tworkload=fillseq\tops=1000\tnanos=1000000\tbytes=116000\tfound=\texpected=\t\
+         user_bytes=116000\tengine_written=290000\tengine_user_bytes=116000\tio_written=300000\t\
+         dir_bytes=140000\tlive_bytes=116000",
+        "result\tworkload=readrandom\tops=1000\tnanos=2000000\tbytes=116000\tfound=1000\t\
+         expected=1000\tuser_bytes=0\tengine_written=\tengine_user_bytes=\tio_written=\t\
+         dir_bytes=\tlive_bytes=",
+    ];
+
+    #[test]
+    fn figures_come_from_the_result_line() {
+        let run = run_from("reference", REFERENCE);
+        let f = figures(&run, "fillseq").expect("fillseq has a result");
+        assert!(
+            (f.ops_per_sec - 1_000_000.0).abs() < 1e-6,
+            "1000 ops in 1 ms"
+        );
+        assert!((f.mb_per_sec - 116.0).abs() < 1e-6, "116 kB in 1 ms");
+        assert_eq!(
+            f.write_amp,
+            Some((2.5, true)),
+            "the engine's counters win over the io count"
+        );
+        assert!(
+            f.space_amp
+                .is_some_and(|a| (a - 140.0 / 116.0).abs() < 1e-9)
+        );
+    }
+
+    #[test]
+    fn unimplemented_workload_names_its_chapter_not_a_crash() {
+        let reference = run_from("reference", REFERENCE);
+        let yours = run_from(
+            "yours",
+            &["unimplemented\tworkload=fillseq\tchapter=7\tmessage=not yet implemented: ch07: x"],
+        );
+        let line = row_line("fillseq", "fillseq", &yours, Some(&reference));
+        assert!(
+            line.contains("your engine: not implemented yet (chapter 7)"),
+            "a todo!() is reported by chapter, got {line:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_read_counts_are_flagged() {
+        let mut lines = REFERENCE.to_vec();
+        lines[3] = "result\tworkload=readrandom\tops=1000\tnanos=2000000\tbytes=1\tfound=990\t\
+                    expected=1000\tuser_bytes=0";
+        let run = run_from("yours", &lines);
+        let line = row_line("readrandom", "readrandom", &run, None);
+        assert!(line.contains("WRONG: found 990 of 1000"), "got {line:?}");
+    }
+
+    #[test]
+    fn json_has_a_result_per_row_and_the_ratio() {
+        let reference = run_from("reference", REFERENCE);
+        let text = to_json(&[reference]).render();
+        assert!(text.contains("\"ratio_to_reference\": 1.0"), "{text}");
+        assert!(text.contains("\"workload\": \"readrandom\""), "{text}");
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(thousands(1_234_567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(1000.0), "1,000");
+    }
+}
