@@ -1835,6 +1835,18 @@ fn a_damaged_older_log_is_corruption() {
          log may end torn): got {:?}",
         result.map(|db| show(&scan_all(&db).unwrap_or_default()))
     );
+    // Garbage after the older log's last record: no record is lost (the
+    // newer log still continues it), but an older log was complete when
+    // the newer one was started, so anything after its records is damage.
+    let garbage = image.crash(CrashMode::ProcessKill);
+    garbage.append_garbage(&path, &[0xa5; 40]).unwrap();
+    let result = open(&garbage, 1 << 20);
+    assert!(
+        matches!(result, Err(Error::Corruption { .. })),
+        "garbage after the records of {older}, a log that a newer log follows, must be Corruption \
+         (a torn tail is allowed only in the newest log): got {:?}",
+        result.map(|db| show(&scan_all(&db).unwrap_or_default()))
+    );
     // A flipped bit in the middle of the older log.
     let flipped = image.crash(CrashMode::ProcessKill);
     flipped.flip_bit(&path, len * 4).unwrap();
