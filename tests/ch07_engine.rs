@@ -1126,7 +1126,7 @@ fn a_flushed_log_is_deleted_only_after_its_table_and_manifest_edit_are_durable()
     let position = |what: &str, found: &dyn Fn(&TraceEntry) -> bool| {
         trace
             .iter()
-            .position(|op| found(op))
+            .position(found)
             .unwrap_or_else(|| panic!("the flush never did this: {what}\nits trace:\n{shown}"))
     };
     let table = trace
