@@ -23,8 +23,12 @@ use crate::engine::EngineKind;
 use crate::engine::{Engine, Op, Result};
 
 /// The peers compiled into this binary.
+#[allow(
+    unused_mut,
+    clippy::vec_init_then_push,
+    reason = "which pushes remain depends on the features"
+)]
 pub fn kinds() -> Vec<EngineKind> {
-    #[allow(unused_mut, reason = "empty without peer features")]
     let mut kinds = Vec::new();
     #[cfg(feature = "fjall")]
     kinds.push(fjall_engine::KIND);
@@ -254,6 +258,7 @@ mod redb_engine {
 
     impl Redb {
         fn open(dir: &Path) -> Result<Box<dyn Engine>> {
+            std::fs::create_dir_all(dir)?;
             let db = Database::create(dir.join("bench.redb"))?;
             // Create the table, so reads of an empty database work.
             let mut tx = db.begin_write()?;

@@ -464,7 +464,9 @@ fn io_written_bytes() -> Option<u64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
-/// The apparent size of every file under `dir`.
+/// The disk space of every file under `dir`, as `du` counts it: blocks
+/// allocated (a preallocated but unwritten journal counts as what it
+/// holds); the apparent length where there are no block counts.
 fn dir_size_bytes(dir: &Path) -> std::io::Result<u64> {
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
@@ -473,10 +475,21 @@ fn dir_size_bytes(dir: &Path) -> std::io::Result<u64> {
         total += if metadata.is_dir() {
             dir_size_bytes(&entry.path())?
         } else {
-            metadata.len()
+            allocated_bytes(&metadata)
         };
     }
     Ok(total)
+}
+
+#[cfg(unix)]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    metadata.blocks() * 512
+}
+
+#[cfg(not(unix))]
+fn allocated_bytes(metadata: &std::fs::Metadata) -> u64 {
+    metadata.len()
 }
 
 fn remove_dir(dir: &Path) -> Result<()> {
