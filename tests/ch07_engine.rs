@@ -791,7 +791,7 @@ proptest! {
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
             .collect();
         let got = merged(sources, read_seq);
-        prop_assert_eq!(got, expected, "the merge at seq {} disagrees with the model", read_seq);
+        prop_assert_eq!(got, expected, "the merge at seq {} disagrees with the model (per key: the newest version at or below the read seq, hidden if a tombstone)", read_seq);
     }
 }
 
@@ -924,7 +924,8 @@ fn an_empty_batch_writes_nothing() {
     );
     assert_eq!(
         scan_all(&db).unwrap(),
-        vec![(b("a"), b("1")), (b("b"), b("2"))]
+        vec![(b("a"), b("1")), (b("b"), b("2"))],
+        "after reopening, the two real writes are there and nothing else"
     );
 }
 
@@ -1100,10 +1101,9 @@ fn a_full_memtable_is_frozen_and_flushed_into_a_level0_table() {
         "every write is still there, now mostly in tables"
     );
     assert_eq!(
-        got(&db, "key00").as_deref(),
-        model
-            .get(&b("key00"))
-            .map(|v| std::str::from_utf8(v).unwrap())
+        db.get(b"key00").unwrap().as_ref(),
+        model.get(&b("key00")),
+        "a get of a flushed key finds it in its level-0 table"
     );
 }
 
@@ -2184,7 +2184,7 @@ proptest! {
                 }
                 Step::Get(k) => {
                     let got = db.get(&model_key(*k)).unwrap();
-                    prop_assert_eq!(got.as_ref(), model.get(&model_key(*k)), "get(key{:02}) at step {}", k, index);
+                    prop_assert_eq!(got.as_ref(), model.get(&model_key(*k)), "get(key{:02}) at step {} disagrees with the model: the newest version across the memtables and tables decides, a tombstone hides", k, index);
                 }
                 Step::Scan(lo, hi, inclusive) => {
                     let (lo, hi) = (model_key(*lo), model_key(*hi));
@@ -2193,7 +2193,7 @@ proptest! {
                     let got: Vec<(Bytes, Bytes)> = db.scan(range).collect::<lsm_workbook::Result<_>>().unwrap();
                     let expected: Vec<(Bytes, Bytes)> =
                         pairs(&model).into_iter().filter(|(k, _)| in_bounds(k, range)).collect();
-                    prop_assert_eq!(&got, &expected, "scan {:?} at step {}: got {}", range, index, show(&got));
+                    prop_assert_eq!(&got, &expected, "scan {:?} at step {} disagrees with the model: got {}, expected {}", range, index, show(&got), show(&expected));
                 }
                 Step::Flush => db.flush().unwrap(),
                 Step::Reopen | Step::CrashReopen => {
