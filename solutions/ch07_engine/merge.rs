@@ -27,9 +27,9 @@ use crate::error::Result;
 use crate::types::{Entry, SeqNo};
 // BEGIN SOLUTION hide
 use crate::error::Error;
+use crate::types::Value;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use crate::types::Value;
 // END SOLUTION
 
 /// One input of a merge: versions in internal order.

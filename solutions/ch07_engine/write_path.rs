@@ -18,8 +18,8 @@ use crate::types::{Entry, InternalKey, SeqNo, WriteBatch};
 // BEGIN SOLUTION hide
 use super::{Frozen, ReadState};
 use crate::ch02_wal::{LogHeader, Wal};
-use std::sync::Arc;
 use crate::ch06_manifest::VersionEdit;
+use std::sync::Arc;
 // END SOLUTION
 
 impl Db {
