@@ -41,7 +41,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "BATCH",
         "BATCH n",
-        "n random puts (16-byte keys below n, 100-byte values), one unsynced write each, timed",
+        "n random puts (16-digit keys below n, 100-byte values), one unsynced write each, timed",
     ),
     (
         "FLUSH",
@@ -137,7 +137,7 @@ fn session(db: &Db, interactive: bool) {
                 Ok(outcome) => outcome,
                 Err(panic) => Err(Failure::Message(panic)),
             },
-            Err(message) => Err(Failure::Message(format!("error: {message}"))),
+            Err(message) => Err(refuse(message)),
         };
         let written = match outcome {
             Ok(Flow::Continue) => Ok(()),
