@@ -159,11 +159,16 @@ pub struct MemtableCursor {
     upper: Bound<Bytes>,
     read_seq: SeqNo,
     chunk: std::vec::IntoIter<Entry>,
+    /// How many versions the next refill reads: small first (a seek reads
+    /// one or two), doubling up to [`MEMTABLE_CHUNK_LEN_MAX`] for long scans.
+    chunk_len: usize,
     done: bool,
 }
 
-/// Versions read from the memtable per refill.
-const MEMTABLE_CHUNK_LEN: usize = 256;
+/// Versions read from the memtable by the first refill.
+const MEMTABLE_CHUNK_LEN_MIN: usize = 4;
+/// The most versions read from the memtable by one refill.
+const MEMTABLE_CHUNK_LEN_MAX: usize = 256;
 
 impl MemtableCursor {
     /// A cursor over `memtable`'s newest version per key at or below
@@ -179,6 +184,7 @@ impl MemtableCursor {
             upper,
             read_seq,
             chunk: Vec::new().into_iter(),
+            chunk_len: MEMTABLE_CHUNK_LEN_MIN,
             done: false,
         }
     }
@@ -186,12 +192,12 @@ impl MemtableCursor {
     fn refill(&mut self) {
         let lower = as_slice(&self.lower);
         let upper = as_slice(&self.upper);
-        let mut chunk: Vec<Entry> = Vec::with_capacity(MEMTABLE_CHUNK_LEN);
+        let mut chunk: Vec<Entry> = Vec::with_capacity(self.chunk_len);
         for entry in self.memtable.range((lower, upper)) {
             if entry.seq > self.read_seq || chunk.last().is_some_and(|last| last.key == entry.key) {
                 continue;
             }
-            if chunk.len() == MEMTABLE_CHUNK_LEN {
+            if chunk.len() == self.chunk_len {
                 break;
             }
             chunk.push(entry);
@@ -200,6 +206,7 @@ impl MemtableCursor {
             Some(last) => self.lower = Bound::Excluded(last.key.clone()),
             None => self.done = true,
         }
+        self.chunk_len = (self.chunk_len * 2).min(MEMTABLE_CHUNK_LEN_MAX);
         self.chunk = chunk.into_iter();
     }
 }
