@@ -68,6 +68,7 @@ impl Rng {
     }
 }
 
+// ANCHOR: bench_keys
 /// Writes key `i` (`format!("{:016}", i)`) into `out`.
 pub fn key(i: u64, out: &mut [u8; KEY_LEN_BYTES]) {
     let mut rest = i;
@@ -84,6 +85,7 @@ pub fn missing_key(i: u64, out: &mut [u8; KEY_LEN_BYTES + 1]) {
     out[..KEY_LEN_BYTES].copy_from_slice(&present);
     out[KEY_LEN_BYTES] = b'.';
 }
+// ANCHOR_END: bench_keys
 
 /// The order of a random fill: `0..count`, shuffled (Fisher–Yates).
 pub fn permutation(count: u64, seed: u64) -> Vec<u64> {
@@ -111,6 +113,7 @@ pub struct Values {
 }
 
 impl Values {
+    // ANCHOR: bench_values
     /// The same buffer on every run.
     pub fn new() -> Self {
         let mut rng = Rng::new(seed::VALUES);
@@ -127,6 +130,7 @@ impl Values {
             position: 0,
         }
     }
+    // ANCHOR_END: bench_values
 
     /// The next value (wraps around the buffer).
     pub fn next_value(&mut self) -> &[u8] {

@@ -39,6 +39,11 @@ pub trait Engine {
     /// user bytes it counted, since it was opened; `None` if it keeps no
     /// such counters.
     fn counters(&self) -> Option<(u64, u64)>;
+    /// The engine's table files now, if it says (reads cost more with
+    /// more tables).
+    fn table_count(&self) -> Option<u64> {
+        None
+    }
     /// Closes the engine cleanly.
     fn close(self: Box<Self>) -> Result<()>;
 }
@@ -133,6 +138,11 @@ impl Engine for Workbook {
         let stats = self.db.stats();
         let written = stats.wal_bytes + stats.flush_bytes + stats.compaction_bytes;
         Some((written, stats.user_bytes))
+    }
+
+    fn table_count(&self) -> Option<u64> {
+        let levels = self.db.stats().levels;
+        Some(levels.iter().map(|&(tables, _)| tables as u64).sum())
     }
 
     fn close(self: Box<Self>) -> Result<()> {

@@ -238,7 +238,7 @@ fn machine_line(name: &str, outcome: &Outcome) -> String {
             format!(
                 "result\tworkload={name}\tops={}\tnanos={}\tbytes={}\tfound={}\texpected={}\t\
                  user_bytes={}\tengine_written={}\tengine_user_bytes={}\tio_written={}\t\
-                 dir_bytes={}\tlive_bytes={}",
+                 dir_bytes={}\tlive_bytes={}\ttables={}",
                 m.ops,
                 m.elapsed.as_nanos(),
                 m.bytes,
@@ -250,6 +250,7 @@ fn machine_line(name: &str, outcome: &Outcome) -> String {
                 optional(m.io_bytes),
                 optional(m.dir_bytes),
                 optional(m.live_bytes),
+                optional(m.tables),
             )
         }
         Outcome::Unimplemented { chapter, message } => format!(
@@ -292,6 +293,9 @@ fn human_measurement(name: &str, m: &Measurement) -> String {
     }
     if let (Some(dir), Some(live)) = (m.dir_bytes, m.live_bytes.filter(|&l| l > 0)) {
         line.push_str(&format!("  s-amp {:.2}", dir as f64 / live as f64));
+    }
+    if let Some(tables) = m.tables {
+        line.push_str(&format!("  {tables} tables"));
     }
     line
 }

@@ -78,6 +78,8 @@ pub struct Measurement {
     pub dir_bytes: Option<u64>,
     /// Key and value bytes live in the database then.
     pub live_bytes: Option<u64>,
+    /// The engine's tables after the workload (writes: after the flush).
+    pub tables: Option<u64>,
 }
 
 /// How a workload ended.
@@ -318,6 +320,7 @@ impl Runner<'_> {
                 .map(|(before, after)| after.saturating_sub(before)),
             dir_bytes: dir_size_bytes(&dir).ok(),
             live_bytes: Some(live_keys * (KEY_LEN_BYTES + VALUE_LEN_BYTES) as u64),
+            tables: engine.table_count(),
         })
     }
 
@@ -394,12 +397,10 @@ impl Runner<'_> {
         let elapsed = started.elapsed();
         progress.finish();
         let expected = if missing { 0 } else { keys.len() as u64 };
-        Ok(read_measurement(
-            keys.len() as u64,
-            elapsed,
-            bytes,
-            (found, expected),
-        ))
+        let count = keys.len() as u64;
+        let mut m = read_measurement(count, elapsed, bytes, (found, expected));
+        m.tables = engine.table_count();
+        Ok(m)
     }
 
     fn read_seq(&mut self, name: &str) -> Result<Measurement> {
@@ -410,7 +411,9 @@ impl Runner<'_> {
         let (rows, bytes) = engine.scan_all()?;
         let elapsed = started.elapsed();
         progress.finish();
-        Ok(read_measurement(rows, elapsed, bytes, (rows, num)))
+        let mut m = read_measurement(rows, elapsed, bytes, (rows, num));
+        m.tables = engine.table_count();
+        Ok(m)
     }
 
     fn seek_random(&mut self, name: &str) -> Result<Measurement> {
@@ -434,7 +437,9 @@ impl Runner<'_> {
         let elapsed = started.elapsed();
         progress.finish();
         let count = keys.len() as u64;
-        Ok(read_measurement(count, elapsed, bytes, (found, count)))
+        let mut m = read_measurement(count, elapsed, bytes, (found, count));
+        m.tables = engine.table_count();
+        Ok(m)
     }
 }
 

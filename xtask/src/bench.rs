@@ -428,12 +428,16 @@ fn row_line(name: &str, workload: &str, run: &EngineRun, reference: Option<&Engi
     } else {
         "-".into()
     };
-    let mut notes = String::new();
+    let mut notes = Vec::new();
     if let Some((found, expected)) = f.found
         && found != expected
     {
-        notes = format!("WRONG: found {found} of {expected}");
+        notes.push(format!("WRONG: found {found} of {expected}"));
     }
+    if let Some(tables) = row.get("tables").filter(|t| !t.is_empty()) {
+        notes.push(format!("{tables} tables"));
+    }
+    let notes = notes.join("; ");
     format!(
         "{head} {:>11} {mb:>8} {vs_ref:>7} {write_amp:>7} {space_amp:>7}  {notes}\n",
         thousands(f.ops_per_sec)
@@ -447,7 +451,8 @@ fn legend(runs: &[EngineRun]) -> String {
          (DbStats: wal + flush + compaction bytes), or * from the bytes\nthe process passed \
          to write() (/proc/self/io wchar) where the engine keeps none. s-amp: the \
          directory's bytes ÷\nlive user bytes, after the flush. Reads run on the database \
-         flushed and reopened after the writes.\n\nwhen a write returns, it is in:\n",
+         flushed and reopened after the writes.\nnotes: the engine's tables after the workload \
+         (a get may probe each; a seek reads a block of each).\n\nwhen a write returns, it is in:\n",
     );
     for run in runs {
         out.push_str(&format!("  {:<10} {}\n", run.label, run.durability()));
