@@ -435,7 +435,7 @@ fn row_line(name: &str, workload: &str, run: &EngineRun, reference: Option<&Engi
         notes.push(format!("WRONG: found {found} of {expected}"));
     }
     if let Some(tables) = row.get("tables").filter(|t| !t.is_empty()) {
-        notes.push(format!("{tables} tables"));
+        notes.push(plural(tables, "table"));
     }
     let notes = notes.join("; ");
     format!(
