@@ -81,11 +81,16 @@ pub struct MemtableCursor {
     upper: Bound<Bytes>,
     read_seq: SeqNo,
     chunk: std::vec::IntoIter<Entry>,
+    /// How many versions the next refill reads: small first (a seek reads
+    /// one or two), doubling up to [`MEMTABLE_CHUNK_LEN_MAX`] for long scans.
+    chunk_len: usize,
     done: bool,
 }
 
-/// Versions read from the memtable per refill.
-const MEMTABLE_CHUNK_LEN: usize = 256;
+/// Versions read from the memtable by the first refill.
+const MEMTABLE_CHUNK_LEN_MIN: usize = 4;
+/// The most versions read from the memtable by one refill.
+const MEMTABLE_CHUNK_LEN_MAX: usize = 256;
 
 impl MemtableCursor {
     /// A cursor over `memtable`'s newest version per key at or below
@@ -101,6 +106,7 @@ impl MemtableCursor {
             upper,
             read_seq,
             chunk: Vec::new().into_iter(),
+            chunk_len: MEMTABLE_CHUNK_LEN_MIN,
             done: false,
         }
     }
@@ -108,12 +114,12 @@ impl MemtableCursor {
     fn refill(&mut self) {
         let lower = as_slice(&self.lower);
         let upper = as_slice(&self.upper);
-        let mut chunk: Vec<Entry> = Vec::with_capacity(MEMTABLE_CHUNK_LEN);
+        let mut chunk: Vec<Entry> = Vec::with_capacity(self.chunk_len);
         for entry in self.memtable.range((lower, upper)) {
             if entry.seq > self.read_seq || chunk.last().is_some_and(|last| last.key == entry.key) {
                 continue;
             }
-            if chunk.len() == MEMTABLE_CHUNK_LEN {
+            if chunk.len() == self.chunk_len {
                 break;
             }
             chunk.push(entry);
@@ -122,6 +128,7 @@ impl MemtableCursor {
             Some(last) => self.lower = Bound::Excluded(last.key.clone()),
             None => self.done = true,
         }
+        self.chunk_len = (self.chunk_len * 2).min(MEMTABLE_CHUNK_LEN_MAX);
         self.chunk = chunk.into_iter();
     }
 }
@@ -151,36 +158,53 @@ impl Iterator for MemtableCursor {
 }
 
 /// Versions of one table within bounds, in internal order, owned: it holds
-/// the open table and reads one block at a time, starting at the block the
-/// index names for the lower bound.
+/// the open table and reads one block at a time. With an index (chapter 5)
+/// it starts at the block the index names for the lower bound, seeks inside
+/// it, and takes each next block's handle from the index (one read per
+/// block); without one it walks the blocks from the start.
 pub struct TableCursor {
     live: Arc<LiveTable>,
     lower: Bound<Bytes>,
     upper: Bound<Bytes>,
-    block: Option<crate::ch03_sstable::block::BlockIter>,
+    /// The current block and the next entry to take from it.
+    block: Option<(Block, usize)>,
     /// Where the current block starts, for errors in it.
     block_offset: u64,
-    next_offset: u64,
+    /// The next block: its position in the index, or its offset.
+    next: NextBlock,
     done: bool,
+}
+
+/// How a table cursor finds its next block.
+#[derive(Clone, Copy, Debug)]
+enum NextBlock {
+    /// Entry `n` of the index.
+    Indexed(usize),
+    /// The block starting at this offset (no index: walk the data region).
+    At(u64),
 }
 
 impl TableCursor {
     /// A cursor over every version in `live` within bounds.
     pub fn new(live: Arc<LiveTable>, (lower, upper): (Bound<Bytes>, Bound<Bytes>)) -> Self {
-        let table = &live.table;
-        let next_offset = match (&lower, table.index()) {
-            (Bound::Included(key) | Bound::Excluded(key), Some(index)) => {
-                index.seek_offset(key, SEQ_MAX, table.footer())
+        let lower_key = match &lower {
+            Bound::Included(key) | Bound::Excluded(key) => Some(key.clone()),
+            Bound::Unbounded => None,
+        };
+        let next = match (live.table.index(), lower_key) {
+            (Some(index), Some(key)) => {
+                NextBlock::Indexed(index.find(&key, SEQ_MAX).unwrap_or(index.entries().len()))
             }
-            _ => 0,
+            (Some(_), None) => NextBlock::Indexed(0),
+            (None, _) => NextBlock::At(0),
         };
         TableCursor {
             live,
             lower,
             upper,
             block: None,
-            block_offset: next_offset,
-            next_offset,
+            block_offset: 0,
+            next,
             done: false,
         }
     }
@@ -192,6 +216,37 @@ impl TableCursor {
             Bound::Unbounded => false,
         }
     }
+
+    /// Reads the next block, positioned at the lower bound if it is the
+    /// first one; `Ok(false)` past the last block.
+    fn load_next_block(&mut self) -> Result<bool> {
+        let table = &self.live.table;
+        let first = self.block.is_none();
+        let (block, offset) = match (self.next, table.index()) {
+            (NextBlock::Indexed(position), Some(index)) => {
+                let Some(entry) = index.entries().get(position) else {
+                    return Ok(false);
+                };
+                self.next = NextBlock::Indexed(position + 1);
+                (table.read_block(entry.handle)?, entry.handle.offset)
+            }
+            (NextBlock::At(offset), _) if offset < table.footer().data_len => {
+                let (block, next) = table.read_block_at(offset)?;
+                self.next = NextBlock::At(next);
+                (block, offset)
+            }
+            _ => return Ok(false),
+        };
+        let start = match (&self.lower, first) {
+            (Bound::Included(key) | Bound::Excluded(key), true) => block
+                .seek(key, SEQ_MAX)
+                .map_err(|detail| crate::Error::corruption(table.path(), offset, detail))?,
+            _ => 0,
+        };
+        self.block = Some((block, start));
+        self.block_offset = offset;
+        Ok(true)
+    }
 }
 
 impl Iterator for TableCursor {
@@ -199,42 +254,42 @@ impl Iterator for TableCursor {
 
     fn next(&mut self) -> Option<Result<Entry>> {
         while !self.done {
-            if let Some(entry) = self.block.as_mut().and_then(Iterator::next) {
-                let entry = match entry {
-                    Ok(entry) => entry,
-                    Err(detail) => {
-                        self.done = true;
-                        let path = self.live.table.path();
-                        return Some(Err(crate::Error::corruption(
-                            path,
-                            self.block_offset,
-                            detail,
-                        )));
+            let entry = match &mut self.block {
+                Some((block, position)) if *position < block.len() => {
+                    let entry = block.entry(*position);
+                    *position += 1;
+                    Some(entry)
+                }
+                _ => None,
+            };
+            match entry {
+                Some(Ok(entry)) => {
+                    if self.below_lower(&entry.key) {
+                        continue;
                     }
-                };
-                if self.below_lower(&entry.key) {
-                    continue;
+                    if past_upper(&entry.key, &self.upper) {
+                        self.done = true;
+                        return None;
+                    }
+                    return Some(Ok(entry));
                 }
-                if past_upper(&entry.key, &self.upper) {
+                Some(Err(detail)) => {
                     self.done = true;
-                    return None;
+                    let path = self.live.table.path();
+                    return Some(Err(crate::Error::corruption(
+                        path,
+                        self.block_offset,
+                        detail,
+                    )));
                 }
-                return Some(Ok(entry));
-            }
-            if self.next_offset >= self.live.table.footer().data_len {
-                self.done = true;
-                return None;
-            }
-            match self.live.table.read_block_at(self.next_offset) {
-                Ok((block, next)) => {
-                    self.block = Some(Block::iter(&block));
-                    self.block_offset = self.next_offset;
-                    self.next_offset = next;
-                }
-                Err(error) => {
-                    self.done = true;
-                    return Some(Err(error));
-                }
+                None => match self.load_next_block() {
+                    Ok(true) => {}
+                    Ok(false) => self.done = true,
+                    Err(error) => {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                },
             }
         }
         None
