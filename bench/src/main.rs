@@ -295,7 +295,10 @@ fn human_measurement(name: &str, m: &Measurement) -> String {
         line.push_str(&format!("  s-amp {:.2}", dir as f64 / live as f64));
     }
     if let Some(tables) = m.tables {
-        line.push_str(&format!("  {tables} tables"));
+        line.push_str(&format!(
+            "  {tables} table{}",
+            if tables == 1 { "" } else { "s" }
+        ));
     }
     line
 }

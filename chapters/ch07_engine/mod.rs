@@ -225,7 +225,7 @@ impl fmt::Debug for Db {
 /// Counters the engine keeps (all monotonic).
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Bytes of keys and values the user wrote.
+    /// Bytes the user wrote: every key, and the value of every put.
     pub user_bytes: AtomicU64,
     /// Bytes appended to logs.
     pub wal_bytes: AtomicU64,
@@ -233,7 +233,8 @@ pub struct Stats {
     pub flush_bytes: AtomicU64,
     /// Bytes of tables written by compaction (chapter 8).
     pub compaction_bytes: AtomicU64,
-    /// Memtables flushed.
+    /// Level-0 tables written from memtables (by flushes, and by
+    /// recovery's flush of the replayed logs).
     pub flushes: AtomicU64,
     /// Point reads served.
     pub gets: AtomicU64,

@@ -63,10 +63,11 @@ pub(super) fn write_level0_table(
     let entries = memtable.iter().inspect(|entry| bounds.see(entry));
     let summary = write_table(fs, &path, opening.options.table, entries)?;
     fs.sync_dir(opening.dir)?;
-    opening
-        .stats
+    let stats = opening.stats;
+    stats
         .flush_bytes
         .fetch_add(summary.file_len, Ordering::Relaxed);
+    stats.flushes.fetch_add(1, Ordering::Relaxed);
     let (Some(smallest), Some(largest)) = (bounds.smallest, bounds.largest) else {
         return Err(Error::InvalidArgument("flushed an empty memtable".into()));
     };

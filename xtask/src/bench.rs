@@ -29,7 +29,7 @@ use crate::{Result, failed, help_requested, usage_error};
 pub const USAGE: &str = "\
 usage: cargo xtask bench [--num N] [--reads R] [--sync-num S] [--batch K]
                          [--workloads LIST] [--json FILE] [--dir DIR]
-                         [--reference-only] [--peers] [--rocksdb]
+                         [--features F] [--reference-only] [--peers] [--rocksdb]
 
 Runs LevelDB db_bench workloads on your engine (chapters/) and on the
 reference (solutions/), release builds, each in a new temporary directory,
@@ -48,6 +48,9 @@ and prints ops/s, MB/s, yours/reference, write and space amplification.
   --json FILE        also write every figure to FILE as JSON
   --dir DIR          where the temporary databases go (default: the system's
                      temporary directory; use a real disk, not tmpfs)
+  --features F       your build takes these workbook features, e.g.
+                     `ref-upto-ch06` to bench your chapter 7 on the
+                     reference chapters 1-6 (default: all your chapters)
   --reference-only   skip your engine (no build of chapters/)
   --peers            also fjall, sled and redb, on the same bytes (their
                      crates are compiled the first time: a few minutes)
@@ -79,6 +82,8 @@ struct Args {
     reference_only: bool,
     peers: bool,
     rocksdb: bool,
+    /// Features of lsm-workbook for your build, e.g. `ref-upto-ch06`.
+    features: Vec<String>,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -87,7 +92,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let ws = Workspace::locate()?;
     let mut runs = Vec::new();
     if !args.reference_only {
-        runs.push(match build(&ws, "yours", &[])? {
+        let yours: Vec<String> = args
+            .features
+            .iter()
+            .map(|feature| format!("lsm-workbook/{feature}"))
+            .collect();
+        runs.push(match build(&ws, "yours", &yours)? {
             Some(binary) => run_engine(&binary, "workbook", "yours", &args.pass)?,
             None => EngineRun::not_built("yours", "does not compile: see the errors above"),
         });
@@ -156,6 +166,21 @@ fn parse(args: &[String]) -> Result<Args> {
                 parsed.pass.extend([arg.clone(), dir.display().to_string()]);
             }
             "--json" => parsed.json = Some(PathBuf::from(value()?)),
+            "--features" => {
+                let text = value()?;
+                let features = text.split(',').map(str::trim).filter(|f| !f.is_empty());
+                for feature in features {
+                    if !feature.starts_with("ref-") {
+                        return Err(usage_error(
+                            format!(
+                                "--features takes the workbook's ref-… features, not `{feature}`"
+                            ),
+                            USAGE,
+                        ));
+                    }
+                    parsed.features.push(feature.to_string());
+                }
+            }
             "--reference-only" => parsed.reference_only = true,
             "--peers" => parsed.peers = true,
             "--rocksdb" => parsed.rocksdb = true,
@@ -595,6 +620,18 @@ fn result_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn features_go_to_your_build_and_only_ref_features_are_taken() {
+        let args: Vec<String> = ["--features", "ref-upto-ch06", "--num", "10"]
+            .map(String::from)
+            .to_vec();
+        let parsed = parse(&args).unwrap();
+        assert_eq!(parsed.features, vec!["ref-upto-ch06".to_string()]);
+        assert_eq!(parsed.pass, vec!["--num".to_string(), "10".to_string()]);
+        let bad: Vec<String> = ["--features", "fjall"].map(String::from).to_vec();
+        assert!(parse(&bad).is_err(), "peers are not features of your build");
+    }
 
     fn run_from(label: &str, lines: &[&str]) -> EngineRun {
         let mut run = EngineRun {
