@@ -80,3 +80,10 @@ pub mod ch06_manifest;
 #[cfg_attr(feature = "ref-ch07", path = "../solutions/ch07_engine/mod.rs")]
 #[cfg_attr(not(feature = "ref-ch07"), path = "../chapters/ch07_engine/mod.rs")]
 pub mod ch07_engine;
+
+/// Chapter 8 — compaction: the leveled policy, merging tables with
+/// garbage collection of shadowed versions and tombstones. Book: "8.
+/// Compaction".
+#[cfg_attr(feature = "ref-ch08", path = "../solutions/ch08_compaction/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch08"), path = "../chapters/ch08_compaction/mod.rs")]
+pub mod ch08_compaction;
