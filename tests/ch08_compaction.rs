@@ -28,6 +28,7 @@ use lsm_workbook::filename::FileName;
 use lsm_workbook::fs::sim::CrashPoint;
 use lsm_workbook::fs::{CrashMode, Fs, SimFs};
 use lsm_workbook::types::{Entry, InternalKey, SeqNo, WriteBatch};
+use proptest::prelude::*;
 use support::{del, put};
 
 const DIR: &str = "db";
@@ -84,9 +85,7 @@ fn numbers(tables: &[TableMeta]) -> Vec<u64> {
 
 /// `pick`, which must find a task.
 fn must_pick(version: &Version, what: &str) -> Task {
-    pick(version, &policy_shape()).unwrap_or_else(|| {
-        panic!("pick returned None, but {what}")
-    })
+    pick(version, &policy_shape()).unwrap_or_else(|| panic!("pick returned None, but {what}"))
 }
 
 #[test]
@@ -223,7 +222,11 @@ fn pick_skips_empty_levels_and_compacts_into_an_empty_one() {
         task.level, 3,
         "levels 0–2 are empty (score 0, not NaN or a division by an empty level): level 3 is due"
     );
-    assert_eq!(numbers(&task.inputs), vec![30], "its one table is the input");
+    assert_eq!(
+        numbers(&task.inputs),
+        vec![30],
+        "its one table is the input"
+    );
     assert!(
         task.overlapping.is_empty(),
         "level 4 is empty: nothing overlaps"
@@ -333,7 +336,12 @@ fn show(entries: &[Entry]) -> String {
 
 #[test]
 fn retain_keeps_versions_newer_than_the_oldest_readable_seq_and_the_newest_at_or_below() {
-    let versions = [put("k", 9, "c"), put("k", 7, "b"), put("k", 4, "a2"), put("k", 2, "a1")];
+    let versions = [
+        put("k", 9, "c"),
+        put("k", 7, "b"),
+        put("k", 4, "a2"),
+        put("k", 2, "a1"),
+    ];
     let kept = retain(&versions, 5, false);
     assert_eq!(
         show(&kept),
@@ -352,7 +360,12 @@ fn retain_keeps_versions_newer_than_the_oldest_readable_seq_and_the_newest_at_or
 
 #[test]
 fn retain_drops_every_version_hidden_by_a_newer_one() {
-    let versions = [put("k", 30, "new"), put("k", 20, "mid"), del("k", 15), put("k", 10, "old")];
+    let versions = [
+        put("k", 30, "new"),
+        put("k", 20, "mid"),
+        del("k", 15),
+        put("k", 10, "old"),
+    ];
     let kept = retain(&versions, 100, false);
     assert_eq!(
         show(&kept),
@@ -400,7 +413,12 @@ fn retain_keeps_a_tombstone_newer_than_the_oldest_readable_seq_even_at_the_botto
 
 #[test]
 fn retain_with_the_oldest_readable_seq_at_zero_keeps_every_version() {
-    let versions = [put("k", 9, "c"), del("k", 6), put("k", 4, "b"), put("k", 1, "a")];
+    let versions = [
+        put("k", 9, "c"),
+        del("k", 6),
+        put("k", 4, "b"),
+        put("k", 1, "a"),
+    ];
     let kept = retain(&versions, 0, true);
     assert_eq!(
         show(&kept),
@@ -593,7 +611,7 @@ fn compact_writes_outputs_to_the_next_level_and_removes_every_input_in_one_edit(
         );
     }
     for i in 0..200 {
-        let want = if i >= 100 && i < 150 {
+        let want = if (100..150).contains(&i) {
             Some("third")
         } else if (50..120).contains(&i) {
             Some("second")
@@ -603,9 +621,13 @@ fn compact_writes_outputs_to_the_next_level_and_removes_every_input_in_one_edit(
             None
         };
         let got = db.get(key(i).as_bytes()).unwrap();
-        let got_tag = got
-            .as_ref()
-            .map(|v| String::from_utf8_lossy(v).split('-').next().unwrap_or("").to_owned());
+        let got_tag = got.as_ref().map(|v| {
+            String::from_utf8_lossy(v)
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        });
         assert_eq!(
             got_tag.as_deref(),
             want,
@@ -755,10 +777,7 @@ fn a_tombstone_over_a_deeper_value_survives_compactions_above_the_bottom() {
     db.flush().unwrap();
     check(&db, "after compacting level 2 into level 3");
     let bytes_with: u64 = db.stats().levels.iter().map(|(_, b)| b).sum();
-    assert!(
-        bytes_with > 0,
-        "the database still holds the live keys"
-    );
+    assert!(bytes_with > 0, "the database still holds the live keys");
 }
 
 #[test]
@@ -829,7 +848,10 @@ fn table_bytes(fs: &SimFs) -> u64 {
         .unwrap()
         .iter()
         .filter(|name| name.ends_with(".sst"))
-        .map(|name| fs.file_bytes(dir().join(name)).map_or(0, |bytes| bytes.len() as u64))
+        .map(|name| {
+            fs.file_bytes(dir().join(name))
+                .map_or(0, |bytes| bytes.len() as u64)
+        })
         .sum()
 }
 
@@ -842,9 +864,9 @@ fn scan_all(db: &Db) -> lsm_workbook::Result<Vec<(Bytes, Bytes)>> {
 }
 
 /// A pseudo-random sequence (xorshift), so the workloads are reproducible.
-struct Rng(u64);
+struct XorShift(u64);
 
-impl Rng {
+impl XorShift {
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
@@ -855,15 +877,18 @@ impl Rng {
 
 /// Random puts and deletes on `keys` keys; returns the model.
 fn random_writes(db: &Db, count: u32, keys: u64, seed: u64) -> BTreeMap<Bytes, Bytes> {
-    let mut rng = Rng(seed);
+    let mut rng = XorShift(seed);
     let mut model = BTreeMap::new();
     for i in 0..count {
         let k = b(&key((rng.next() % keys) as u32));
-        if rng.next() % 8 == 0 {
+        if rng.next().is_multiple_of(8) {
             db.delete(k.clone()).unwrap();
             model.remove(&k);
         } else {
-            let v = b(&format!("v{i:06}-{}", "x".repeat((rng.next() % 60) as usize)));
+            let v = b(&format!(
+                "v{i:06}-{}",
+                "x".repeat((rng.next() % 60) as usize)
+            ));
             db.put(k.clone(), v.clone()).unwrap();
             model.insert(k, v);
         }
@@ -913,7 +938,10 @@ fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target() {
         stats.compaction_bytes > 0,
         "6000 writes through 4-KiB memtables must have compacted: {stats:?}"
     );
-    let deepest = level_tables(&stats).iter().rposition(|&n| n > 0).unwrap_or(0);
+    let deepest = level_tables(&stats)
+        .iter()
+        .rposition(|&n| n > 0)
+        .unwrap_or(0);
     assert!(
         deepest >= 2,
         "the data must reach level 2 or deeper (level 1 holds 8 KiB): levels {:?}",
@@ -922,8 +950,15 @@ fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target() {
     check_shape(&replayed_version(&fs), &shape(), "after 6000 random writes");
     let got = scan_all(&db).unwrap();
     let want: Vec<(Bytes, Bytes)> = model.into_iter().collect();
-    assert_eq!(got.len(), want.len(), "the scan must hold every live key once");
-    assert!(got == want, "the scan after compaction must equal the model");
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "the scan must hold every live key once"
+    );
+    assert!(
+        got == want,
+        "the scan after compaction must equal the model"
+    );
 }
 
 #[test]
@@ -984,7 +1019,11 @@ fn sequential_writes_move_tables_down_without_rewriting_them() {
         stats.compaction_bytes,
         stats.flush_bytes
     );
-    check_shape(&replayed_version(&fs), &shape(), "after 8000 sequential writes");
+    check_shape(
+        &replayed_version(&fs),
+        &shape(),
+        "after 8000 sequential writes",
+    );
 }
 
 #[test]
@@ -1024,76 +1063,71 @@ fn a_get_reads_at_most_one_table_per_level_below_zero() {
 // A model test: random puts, deletes, flushes and reopens with an
 // aggressive shape (level 0 at 2 tables, each level 2× the one above),
 // against a BTreeMap.
-mod model {
-    use super::*;
-    use proptest::prelude::*;
+#[derive(Clone, Debug)]
+enum ModelOp {
+    Put(u8, u16),
+    Delete(u8),
+    Flush,
+    Reopen,
+}
 
-    #[derive(Clone, Debug)]
-    enum Op {
-        Put(u8, u16),
-        Delete(u8),
-        Flush,
-        Reopen,
+fn op() -> impl Strategy<Value = ModelOp> {
+    prop_oneof![
+        8 => (any::<u8>(), any::<u16>()).prop_map(|(k, v)| ModelOp::Put(k % 64, v)),
+        3 => any::<u8>().prop_map(|k| ModelOp::Delete(k % 64)),
+        1 => Just(ModelOp::Flush),
+        1 => Just(ModelOp::Reopen),
+    ]
+}
+
+fn tight() -> LeveledOptions {
+    LeveledOptions {
+        level0_trigger: 2,
+        level1_target_bytes: 1 << 10,
+        level_size_factor: 2,
+        table_target_bytes: 512,
     }
+}
 
-    fn op() -> impl Strategy<Value = Op> {
-        prop_oneof![
-            8 => (any::<u8>(), any::<u16>()).prop_map(|(k, v)| Op::Put(k % 64, v)),
-            3 => any::<u8>().prop_map(|k| Op::Delete(k % 64)),
-            1 => Just(Op::Flush),
-            1 => Just(Op::Reopen),
-        ]
-    }
+fn open_tight(fs: &SimFs) -> Db {
+    Db::open(dir(), options_with(fs, tight(), 512)).expect("the database must open")
+}
 
-    fn tight() -> LeveledOptions {
-        LeveledOptions {
-            level0_trigger: 2,
-            level1_target_bytes: 1 << 10,
-            level_size_factor: 2,
-            table_target_bytes: 512,
-        }
-    }
-
-    fn open_tight(fs: &SimFs) -> Db {
-        Db::open(dir(), options_with(fs, tight(), 512)).expect("the database must open")
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
-        #[test]
-        fn compaction_with_reopens_matches_a_btreemap(ops in proptest::collection::vec(op(), 1..160)) {
-            let fs = SimFs::new();
-            let mut db = open_tight(&fs);
-            let mut model: BTreeMap<Bytes, Bytes> = BTreeMap::new();
-            for op in &ops {
-                match op {
-                    Op::Put(k, v) => {
-                        let (k, v) = (b(&key(u32::from(*k))), b(&format!("{v}-{}", "p".repeat(30))));
-                        db.put(k.clone(), v.clone()).unwrap();
-                        model.insert(k, v);
-                    }
-                    Op::Delete(k) => {
-                        let k = b(&key(u32::from(*k)));
-                        db.delete(k.clone()).unwrap();
-                        model.remove(&k);
-                    }
-                    Op::Flush => db.flush().unwrap(),
-                    Op::Reopen => {
-                        db.close().unwrap();
-                        db = open_tight(&fs);
-                    }
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #[test]
+    fn compaction_with_reopens_matches_a_btreemap(ops in proptest::collection::vec(op(), 1..160)) {
+        let fs = SimFs::new();
+        let mut db = open_tight(&fs);
+        let mut model: BTreeMap<Bytes, Bytes> = BTreeMap::new();
+        for op in &ops {
+            match op {
+                ModelOp::Put(k, v) => {
+                    let (k, v) = (b(&key(u32::from(*k))), b(&format!("{v}-{}", "p".repeat(30))));
+                    db.put(k.clone(), v.clone()).unwrap();
+                    model.insert(k, v);
+                }
+                ModelOp::Delete(k) => {
+                    let k = b(&key(u32::from(*k)));
+                    db.delete(k.clone()).unwrap();
+                    model.remove(&k);
+                }
+                ModelOp::Flush => db.flush().unwrap(),
+                ModelOp::Reopen => {
+                    db.close().unwrap();
+                    db = open_tight(&fs);
                 }
             }
-            let got = scan_all(&db).unwrap();
-            let want: Vec<(Bytes, Bytes)> = model.clone().into_iter().collect();
-            prop_assert!(got == want, "the scan differs from the model after {} ops: {} pairs, want {} (a lost write, a resurrected delete or an older version winning)", ops.len(), got.len(), want.len());
-            for k in 0..64u32 {
-                let k = b(&key(k));
-                prop_assert_eq!(db.get(&k).unwrap(), model.get(&k).cloned(), "get({:?})", k);
-            }
-            db.flush().unwrap();
-            check_shape(&replayed_version(&fs), &tight(), "after the model's operations");
         }
+        let got = scan_all(&db).unwrap();
+        let want: Vec<(Bytes, Bytes)> = model.clone().into_iter().collect();
+        prop_assert!(got == want, "the scan differs from the model after {} ops: {} pairs, want {} (a lost write, a resurrected delete or an older version winning)", ops.len(), got.len(), want.len());
+        for k in 0..64u32 {
+            let k = b(&key(k));
+            prop_assert_eq!(db.get(&k).unwrap(), model.get(&k).cloned(), "get({:?})", k);
+        }
+        db.flush().unwrap();
+        check_shape(&replayed_version(&fs), &tight(), "after the model's operations");
     }
 }
 
@@ -1171,9 +1205,10 @@ fn run_crash_workload(fs: &SimFs, ops: &[CrashOp]) -> Progress {
     for op in ops {
         let done = match op {
             CrashOp::Put(k, v) => db.put(b(k), b(v)),
-            CrashOp::SyncPut(k, v) => {
-                db.write(WriteBatch::default().put(b(k), b(v)), WriteOptions { sync: true })
-            }
+            CrashOp::SyncPut(k, v) => db.write(
+                WriteBatch::default().put(b(k), b(v)),
+                WriteOptions { sync: true },
+            ),
             CrashOp::Delete(k) => db.delete(b(k)),
             CrashOp::Sync => db.sync(),
         };
@@ -1192,7 +1227,13 @@ fn show_pairs(pairs: &[(Bytes, Bytes)]) -> String {
     let shown: Vec<String> = pairs
         .iter()
         .take(16)
-        .map(|(k, v)| format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(&v[..v.len().min(8)])))
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                String::from_utf8_lossy(k),
+                String::from_utf8_lossy(&v[..v.len().min(8)])
+            )
+        })
         .collect();
     format!("{} pairs [{}]", pairs.len(), shown.join(" "))
 }
@@ -1200,13 +1241,23 @@ fn show_pairs(pairs: &[(Bytes, Bytes)]) -> String {
 /// RELIABILITY.md's oracle: the recovered database is the state after some
 /// prefix k with low ≤ k ≤ acked + 1; a new write wins; a second reopen
 /// changes nothing.
-fn check_oracle(image: &SimFs, states: &[Model], low: usize, acked: usize, context: &dyn Fn() -> String) {
+fn check_oracle(
+    image: &SimFs,
+    states: &[Model],
+    low: usize,
+    acked: usize,
+    context: &dyn Fn() -> String,
+) {
     let db = open_crash(image)
         .unwrap_or_else(|e| panic!("reopening after the crash failed: {e}\n{}", context()));
     let got = scan_all(&db)
         .unwrap_or_else(|e| panic!("scanning the recovered database failed: {e}\n{}", context()));
     let high = (acked + 1).min(states.len() - 1);
-    let pairs = |m: &Model| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let pairs = |m: &Model| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Vec<_>>()
+    };
     let prefix = (low..=high).find(|&k| pairs(&states[k]) == got);
     assert!(
         prefix.is_some(),
@@ -1235,8 +1286,8 @@ fn check_oracle(image: &SimFs, states: &[Model], low: usize, acked: usize, conte
         }
     }
     db.close().unwrap();
-    let again = open_crash(image)
-        .unwrap_or_else(|e| panic!("a second reopen failed: {e}\n{}", context()));
+    let again =
+        open_crash(image).unwrap_or_else(|e| panic!("a second reopen failed: {e}\n{}", context()));
     assert!(
         scan_all(&again).unwrap() == expected,
         "reopening again must give the same database\n{}",
@@ -1250,7 +1301,11 @@ fn crash_at_every_operation_of_a_compacting_workload_recovers_a_prefix() {
     let states = crash_states(&ops);
     let dry_run = SimFs::new();
     let full = run_crash_workload(&dry_run, &ops);
-    assert_eq!(full.acked, ops.len(), "without a crash every operation must succeed");
+    assert_eq!(
+        full.acked,
+        ops.len(),
+        "without a crash every operation must succeed"
+    );
     let version = replayed_version(&dry_run);
     assert!(
         version.tables().any(|(level, _)| level >= 2),
@@ -1268,7 +1323,15 @@ fn crash_at_every_operation_of_a_compacting_workload_recovers_a_prefix() {
         };
         let context = || {
             let trace = fs.trace_string();
-            let tail: String = trace.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            let tail: String = trace
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
             format!("{point}: {progress:?}\nlast operations of the crashed run:\n{tail}")
         };
         check_oracle(&image, &states, low, progress.acked, &context);
