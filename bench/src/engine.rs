@@ -89,7 +89,9 @@ pub fn compaction() -> Option<Arc<dyn Compaction>> {
     std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(|| pick(&Version::default(), &LeveledOptions::default()));
     std::panic::set_hook(hook);
-    probe.ok().map(|_| Arc::new(Leveled::default()) as Arc<dyn Compaction>)
+    probe
+        .ok()
+        .map(|_| Arc::new(Leveled::default()) as Arc<dyn Compaction>)
 }
 
 /// The workbook's `Db`: your chapters, or the reference with the
