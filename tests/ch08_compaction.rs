@@ -842,6 +842,33 @@ fn open(fs: &SimFs) -> Db {
     Db::open(dir(), options_with(fs, shape(), 4 << 10)).expect("the database must open")
 }
 
+/// Runs `body` on a thread and fails if it does not finish within
+/// [`DEADLINE`]: a compaction that never settles (say, outputs written back
+/// into the level they came from, so `pick` finds the same task forever)
+/// must fail the test, not hang it.
+fn with_deadline<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, wait) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let result = body();
+        let _ = done.send(());
+        result
+    });
+    match wait.recv_timeout(DEADLINE) {
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
+            "the test did not finish within {DEADLINE:?}: does compaction settle? (compact must \
+             write its outputs to task.level + 1 and remove every input, so that pick eventually \
+             returns None)"
+        ),
+        _ => match worker.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+    }
+}
+
+/// How long an engine test may take (the reference takes a few seconds).
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// Bytes of the table files in the directory.
 fn table_bytes(fs: &SimFs) -> u64 {
     fs.list(dir())
@@ -929,6 +956,10 @@ fn check_shape(version: &Version, shape: &LeveledOptions, when: &str) {
 
 #[test]
 fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target() {
+    with_deadline(many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target_body);
+}
+
+fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target_body() {
     let fs = SimFs::new();
     let db = open(&fs);
     let model = random_writes(&db, 6000, 3000, 0x5eed);
@@ -963,6 +994,10 @@ fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target() {
 
 #[test]
 fn overwrites_and_deletes_reclaim_space() {
+    with_deadline(overwrites_and_deletes_reclaim_space_body);
+}
+
+fn overwrites_and_deletes_reclaim_space_body() {
     let fs = SimFs::new();
     let db = open(&fs);
     for round in 0..12u32 {
@@ -998,6 +1033,10 @@ fn overwrites_and_deletes_reclaim_space() {
 
 #[test]
 fn sequential_writes_move_tables_down_without_rewriting_them() {
+    with_deadline(sequential_writes_move_tables_down_without_rewriting_them_body);
+}
+
+fn sequential_writes_move_tables_down_without_rewriting_them_body() {
     let fs = SimFs::new();
     let db = open(&fs);
     for i in 0..8000 {
@@ -1028,6 +1067,10 @@ fn sequential_writes_move_tables_down_without_rewriting_them() {
 
 #[test]
 fn a_get_reads_at_most_one_table_per_level_below_zero() {
+    with_deadline(a_get_reads_at_most_one_table_per_level_below_zero_body);
+}
+
+fn a_get_reads_at_most_one_table_per_level_below_zero_body() {
     let fs = SimFs::new();
     let db = open(&fs);
     let model = random_writes(&db, 5000, 2500, 0xa11);
@@ -1093,42 +1136,68 @@ fn open_tight(fs: &SimFs) -> Db {
     Db::open(dir(), options_with(fs, tight(), 512)).expect("the database must open")
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
-    #[test]
-    fn compaction_with_reopens_matches_a_btreemap(ops in proptest::collection::vec(op(), 1..160)) {
-        let fs = SimFs::new();
-        let mut db = open_tight(&fs);
-        let mut model: BTreeMap<Bytes, Bytes> = BTreeMap::new();
-        for op in &ops {
-            match op {
-                ModelOp::Put(k, v) => {
-                    let (k, v) = (b(&key(u32::from(*k))), b(&format!("{v}-{}", "p".repeat(30))));
-                    db.put(k.clone(), v.clone()).unwrap();
-                    model.insert(k, v);
-                }
-                ModelOp::Delete(k) => {
-                    let k = b(&key(u32::from(*k)));
-                    db.delete(k.clone()).unwrap();
-                    model.remove(&k);
-                }
-                ModelOp::Flush => db.flush().unwrap(),
-                ModelOp::Reopen => {
-                    db.close().unwrap();
-                    db = open_tight(&fs);
-                }
+#[test]
+fn compaction_with_reopens_matches_a_btreemap() {
+    with_deadline(|| {
+        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+            cases: 48,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        let ops = proptest::collection::vec(op(), 1..160);
+        if let Err(error) = runner.run(&ops, |ops| model_case(&ops)) {
+            panic!("the engine with compaction differs from a BTreeMap: {error}");
+        }
+    });
+}
+
+/// One case of the model test.
+fn model_case(ops: &[ModelOp]) -> Result<(), TestCaseError> {
+    let fs = SimFs::new();
+    let mut db = open_tight(&fs);
+    let mut model: BTreeMap<Bytes, Bytes> = BTreeMap::new();
+    for op in ops {
+        match op {
+            ModelOp::Put(k, v) => {
+                let (k, v) = (
+                    b(&key(u32::from(*k))),
+                    b(&format!("{v}-{}", "p".repeat(30))),
+                );
+                db.put(k.clone(), v.clone()).unwrap();
+                model.insert(k, v);
+            }
+            ModelOp::Delete(k) => {
+                let k = b(&key(u32::from(*k)));
+                db.delete(k.clone()).unwrap();
+                model.remove(&k);
+            }
+            ModelOp::Flush => db.flush().unwrap(),
+            ModelOp::Reopen => {
+                db.close().unwrap();
+                db = open_tight(&fs);
             }
         }
-        let got = scan_all(&db).unwrap();
-        let want: Vec<(Bytes, Bytes)> = model.clone().into_iter().collect();
-        prop_assert!(got == want, "the scan differs from the model after {} ops: {} pairs, want {} (a lost write, a resurrected delete or an older version winning)", ops.len(), got.len(), want.len());
-        for k in 0..64u32 {
-            let k = b(&key(k));
-            prop_assert_eq!(db.get(&k).unwrap(), model.get(&k).cloned(), "get({:?})", k);
-        }
-        db.flush().unwrap();
-        check_shape(&replayed_version(&fs), &tight(), "after the model's operations");
     }
+    let got = scan_all(&db).unwrap();
+    let want: Vec<(Bytes, Bytes)> = model.clone().into_iter().collect();
+    prop_assert!(
+        got == want,
+        "the scan differs from the model after {} ops: {} pairs, want {} (a lost write, a resurrected delete or an older version winning)",
+        ops.len(),
+        got.len(),
+        want.len()
+    );
+    for k in 0..64u32 {
+        let k = b(&key(k));
+        prop_assert_eq!(db.get(&k).unwrap(), model.get(&k).cloned(), "get({:?})", k);
+    }
+    db.flush().unwrap();
+    check_shape(
+        &replayed_version(&fs),
+        &tight(),
+        "after the model's operations",
+    );
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -1297,6 +1366,10 @@ fn check_oracle(
 
 #[test]
 fn crash_at_every_operation_of_a_compacting_workload_recovers_a_prefix() {
+    with_deadline(crash_at_every_operation_of_a_compacting_workload_recovers_a_prefix_body);
+}
+
+fn crash_at_every_operation_of_a_compacting_workload_recovers_a_prefix_body() {
     let ops = crash_workload();
     let states = crash_states(&ops);
     let dry_run = SimFs::new();
