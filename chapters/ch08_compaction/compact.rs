@@ -55,8 +55,10 @@ pub fn is_bottom_for(version: &Version, output_level: usize, key: &[u8]) -> bool
 /// [`retain`] keeps, writes the survivors to new tables of level
 /// `task.level + 1` — a new table once one passes `table_target_bytes`,
 /// only ever between two keys, never inside one key's versions — makes
-/// their names durable, and returns the edit that removes every input and
-/// adds every output. Installing it is the caller's job.
+/// their names durable, and returns the edit that removes every table of
+/// the task — its inputs from `task.level` and the overlapping tables from
+/// `task.level + 1` — and adds every output. Installing it is the caller's
+/// job.
 pub fn compact(
     context: &mut Maintenance<'_>,
     task: &Task,

@@ -19,7 +19,8 @@
 //! are provided. Book: "8. Compaction".
 //!
 //! Invariants: one compaction is installed by one manifest edit that adds
-//! its outputs and removes its inputs (the engine deletes the inputs only
+//! its outputs and removes all of its tables, the inputs and the
+//! overlapping ones below (the engine deletes those files only
 //! after that edit is durable); a version a reader at or above the oldest
 //! readable sequence number may see is never dropped; a tombstone is
 //! dropped only where nothing older of its key can exist below.
