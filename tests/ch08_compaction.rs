@@ -867,7 +867,7 @@ fn with_deadline<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -
 }
 
 /// How long an engine test may take (the reference takes a few seconds).
-const DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Bytes of the table files in the directory.
 fn table_bytes(fs: &SimFs) -> u64 {
