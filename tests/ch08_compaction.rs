@@ -642,16 +642,24 @@ fn compact_splits_outputs_near_the_target_size_and_never_inside_a_key() {
     let fs = SimFs::new();
     let target = 2 << 10;
     // Keep every version (as if a snapshot at 0 were open): each key holds
-    // 6 versions of ~100 bytes, 600 bytes a key, so table boundaries often
+    // 6 versions of ~100 bytes, ~600 bytes a key, so table boundaries often
     // fall inside a key's versions.
     let scripted = Scripted::new(target, Some(0));
     let db = scripted_db(&fs, &scripted);
     for round in 0..6 {
-        write_keys(&db, 0..60, &format!("r{round}"), 90);
+        // Values of 40 to 140 bytes, so that the sizes do not line up
+        // with key boundaries.
+        for i in 0..60u32 {
+            let value = format!(
+                "r{round}-{i:05}-{}",
+                "v".repeat(40 + (i * 37 % 100) as usize)
+            );
+            db.put(b(&key(i)), b(&value)).unwrap();
+        }
         db.flush().unwrap();
     }
     scripted.queue(&[0]);
-    db.flush().unwrap();
+    let flushed = db.flush();
     let done = scripted.done();
     let (_, edit) = done.last().expect("the compaction ran");
     let mut outputs: Vec<TableMeta> = edit.added.iter().map(|(_, t)| t.clone()).collect();
@@ -676,6 +684,11 @@ fn compact_splits_outputs_near_the_target_size_and_never_inside_a_key() {
             pair[1].smallest.seq,
         );
     }
+    assert!(
+        flushed.is_ok(),
+        "the compaction's edit was refused: {:?}",
+        flushed.err()
+    );
     for t in &outputs[..outputs.len() - 1] {
         assert!(
             t.size_bytes >= target / 2 && t.size_bytes <= 2 * target,
