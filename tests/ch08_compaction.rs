@@ -1159,7 +1159,7 @@ fn compaction_with_reopens_matches_a_btreemap() {
         });
         let ops = proptest::collection::vec(op(), 1..160);
         if let Err(error) = runner.run(&ops, |ops| model_case(&ops)) {
-            panic!("the engine with compaction differs from a BTreeMap: {error}");
+            panic!("the engine with compaction against a BTreeMap: {error}");
         }
     });
 }
