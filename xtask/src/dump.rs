@@ -18,6 +18,7 @@
 //! Any damage (not a torn WAL tail, which recovery drops by design) makes the
 //! command exit with 1 after printing everything it could read.
 
+mod dir;
 mod manifest;
 mod table;
 mod wal;
@@ -34,6 +35,7 @@ use crate::{Result, failed, help_requested, usage_error};
 
 const USAGE: &str = "\
 usage: cargo xtask dump FILE [--limit N]
+       cargo xtask dump DIR [--svg FILE]
 
 Prints a write-ahead log (*.log), a table (*.sst, or any file that ends
 with the table magic \"LSMWBTAB\"), a manifest (MANIFEST-NNNNNN: each edit,
@@ -41,9 +43,13 @@ then the version) or CURRENT in human-readable form, decoded by the
 reference. Keys and values are shown quoted: printable ASCII as is, other
 bytes as \\xNN, anything longer than 40 bytes cut short with its length.
 
+A database directory prints its levels (each table's number, size and key
+range), its files, the tables' live data and space amplification.
+
 options:
   --limit N   also print up to N entries of each data block (default 0);
               a WAL's ops are always printed
+  --svg FILE  with a DIR: also draw the level shape into FILE (SVG)
 
 Exits with 1 if the file is damaged (a torn WAL tail is reported, not an
 error), after printing everything that could be read.";
@@ -89,9 +95,13 @@ macro_rules! damage {
 pub(crate) use {damage, say};
 
 pub fn run(args: &[String]) -> Result<()> {
-    let (file, limit) = parse_args(args)?;
+    let (file, limit, svg) = parse_args(args)?;
     let path = Path::new(file);
-    let out = dump_file(path, limit).map_err(|e| failed(e.to_string()))?;
+    let out = if path.is_dir() {
+        dump_dir(path, svg.map(Path::new))
+    } else {
+        dump_file(path, limit).map_err(|e| failed(e.to_string()))?
+    };
     print!("{}", out.text);
     match out.problems {
         0 => Ok(()),
@@ -104,12 +114,20 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 /// The file and the `--limit`.
-fn parse_args(args: &[String]) -> Result<(&str, usize)> {
+fn parse_args(args: &[String]) -> Result<(&str, usize, Option<&str>)> {
     help_requested(args, USAGE)?;
     let mut file = None;
     let mut limit = 0;
+    let mut svg = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
+        if arg == "--svg" {
+            let value = iter
+                .next()
+                .ok_or_else(|| usage_error("--svg needs a FILE", USAGE))?;
+            svg = Some(value.as_str());
+            continue;
+        }
         let limit_value = match arg.as_str() {
             "--limit" => Some(iter.next().map(String::as_str)),
             other => other.strip_prefix("--limit=").map(Some),
@@ -125,7 +143,7 @@ fn parse_args(args: &[String]) -> Result<(&str, usize)> {
         }
     }
     let file = file.ok_or_else(|| usage_error("no FILE given", USAGE))?;
-    Ok((file, limit))
+    Ok((file, limit, svg))
 }
 
 /// What a file is read as, and why.
@@ -135,6 +153,15 @@ enum Kind {
     Table(&'static str),
     Manifest,
     Current,
+}
+
+/// Dumps the database directory `dir` (through [`StdFs`]), drawing its
+/// levels into `svg` if given.
+pub fn dump_dir(dir: &Path, svg: Option<&Path>) -> Out {
+    let mut out = Out::default();
+    say!(out, "{}: database directory", dir.display());
+    dir::dump(&StdFs, dir, svg, &mut out);
+    out
 }
 
 /// Dumps the file at `path` (through [`StdFs`]). `Err` only if the file

@@ -109,9 +109,9 @@ fn show_escapes_and_cuts_long_bytes_short() {
 fn arguments_are_a_file_and_a_limit() {
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let parsed = args(&["t.sst", "--limit", "3"]);
-    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 3))));
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 3, None))));
     let parsed = args(&["--limit=2", "t.sst"]);
-    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 2))));
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 2, None))));
     for bad in [
         &["t.sst", "--limit"][..],
         &["a", "b"],
@@ -542,5 +542,53 @@ fn manifest_dump_lists_each_edit_and_the_version() {
         current.text.contains("names MANIFEST-000001"),
         "{}",
         current.text
+    );
+}
+
+#[test]
+fn directory_dump_shows_levels_space_and_a_picture() {
+    use lsm_workbook::ch07_engine::{Db, Options};
+    use lsm_workbook::ch08_compaction::{Leveled, LeveledOptions};
+    let dir = TempDir::new();
+    let db_dir = dir.join("db");
+    let options = Options {
+        memtable_size_bytes: 4 << 10,
+        salt_seed: Some(1),
+        compaction: Some(std::sync::Arc::new(Leveled {
+            options: LeveledOptions {
+                level0_trigger: 2,
+                level1_target_bytes: 8 << 10,
+                level_size_factor: 4,
+                table_target_bytes: 4 << 10,
+            },
+        })),
+        ..Options::default()
+    };
+    let db = Db::open(&db_dir, options).unwrap();
+    for i in 0..2000u32 {
+        db.put(format!("key{:05}", i % 700), format!("value-{i}"))
+            .unwrap();
+    }
+    db.flush().unwrap();
+    db.close().unwrap();
+    let svg = dir.join("levels.svg");
+    let out = dump_dir(&db_dir, Some(&svg));
+    eprintln!("{}", out.text);
+    assert_eq!(out.problems, 0);
+    assert!(out.text.contains("L1: "), "levels listed");
+    assert!(out.text.contains("space amplification of the tables: "));
+    let live = 700 * ("key00000".len() as u64)
+        + (0..700u32)
+            .map(|i| format!("value-{}", 1300 + i).len() as u64)
+            .sum::<u64>();
+    assert!(
+        out.text
+            .contains(&format!("live data in the tables: {live} bytes")),
+        "live data is the newest value of each of the 700 keys ({live} bytes)"
+    );
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        picture.starts_with("<svg") && picture.contains("<rect"),
+        "an SVG with boxes"
     );
 }
