@@ -524,7 +524,6 @@ fn a_get_reads_at_most_one_block_per_table_that_may_hold_the_key() {
         total <= 2,
         "a key in one table costs about one block read, {total} reads were made"
     );
-    let _ = Error::InvalidArgument(String::new());
 }
 
 // ─────────────────────────────────────────────────────────────────────────

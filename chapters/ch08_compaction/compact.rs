@@ -43,11 +43,15 @@ pub fn retain(versions: &[Entry], oldest_readable_seq: SeqNo, bottom: bool) -> V
 /// range: a tombstone written to `output_level` then hides nothing.
 /// (LevelDB's `IsBaseLevelForKey`.)
 pub fn is_bottom_for(version: &Version, output_level: usize, key: &[u8]) -> bool {
+    // Levels below the output are ≥ 1: sorted and disjoint, so one binary
+    // search per level finds the only table that could hold the key (this
+    // runs once per key a compaction writes).
     (output_level + 1..LEVEL_COUNT).all(|level| {
-        version
-            .level(level)
-            .iter()
-            .all(|table| !(table.smallest.key.as_ref() <= key && key <= table.largest.key.as_ref()))
+        let tables = version.level(level);
+        let position = tables.partition_point(|table| table.largest.key.as_ref() < key);
+        tables
+            .get(position)
+            .is_none_or(|table| key < table.smallest.key.as_ref())
     })
 }
 
