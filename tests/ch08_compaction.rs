@@ -982,6 +982,20 @@ fn many_random_writes_keep_every_level_sorted_disjoint_and_under_its_target_body
         stats.compaction_bytes > 0,
         "6000 writes through 4-KiB memtables must have compacted: {stats:?}"
     );
+    assert_eq!(
+        stats.compaction_bytes_by_level.iter().sum::<u64>(),
+        stats.compaction_bytes,
+        "the bytes compacted per level must add up to all the bytes compacted"
+    );
+    assert_eq!(
+        stats.compaction_bytes_by_level.first(),
+        Some(&0),
+        "nothing compacts into level 0 (an edit that adds outputs at task.level instead of task.level + 1?)"
+    );
+    assert!(
+        stats.compactions > 0,
+        "compactions that rewrote tables are counted: {stats:?}"
+    );
     let deepest = level_tables(&stats)
         .iter()
         .rposition(|&n| n > 0)

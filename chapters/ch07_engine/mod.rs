@@ -231,8 +231,14 @@ pub struct Stats {
     pub wal_bytes: AtomicU64,
     /// Bytes of tables written by flushes.
     pub flush_bytes: AtomicU64,
-    /// Bytes of tables written by compaction (chapter 8).
+    /// Bytes of tables written by compaction (chapter 8), all levels.
     pub compaction_bytes: AtomicU64,
+    /// The same bytes, by the level the tables were written into.
+    pub compaction_bytes_by_level: [AtomicU64; LEVEL_COUNT],
+    /// Compactions installed that rewrote tables.
+    pub compactions: AtomicU64,
+    /// Compactions installed as trivial moves: no bytes rewritten.
+    pub trivial_moves: AtomicU64,
     /// Level-0 tables written from memtables (by flushes, and by
     /// recovery's flush of the replayed logs).
     pub flushes: AtomicU64,
@@ -261,6 +267,13 @@ pub struct DbStats {
     pub flush_bytes: u64,
     /// Bytes written by compaction.
     pub compaction_bytes: u64,
+    /// Bytes written by compaction, by output level (`[0]` stays 0:
+    /// nothing compacts into level 0; flushes write it).
+    pub compaction_bytes_by_level: Vec<u64>,
+    /// Compactions that rewrote tables.
+    pub compactions: u64,
+    /// Compactions that moved a table down by a manifest edit alone.
+    pub trivial_moves: u64,
     /// Memtables flushed.
     pub flushes: u64,
     /// Point reads served.
@@ -354,6 +367,14 @@ impl Db {
             wal_bytes: load(&self.stats.wal_bytes),
             flush_bytes: load(&self.stats.flush_bytes),
             compaction_bytes: load(&self.stats.compaction_bytes),
+            compaction_bytes_by_level: self
+                .stats
+                .compaction_bytes_by_level
+                .iter()
+                .map(load)
+                .collect(),
+            compactions: load(&self.stats.compactions),
+            trivial_moves: load(&self.stats.trivial_moves),
             flushes: load(&self.stats.flushes),
             gets: load(&self.stats.gets),
             tables_read_by_gets: load(&self.stats.tables_read_by_gets),

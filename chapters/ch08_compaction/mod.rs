@@ -28,8 +28,10 @@
 pub mod compact;
 pub mod policy;
 
-use crate::ch06_manifest::TableMeta;
-use crate::ch07_engine::{Compaction, Maintenance};
+use std::sync::atomic::Ordering;
+
+use crate::ch06_manifest::{TableMeta, VersionEdit};
+use crate::ch07_engine::{Compaction, Maintenance, Stats};
 use crate::error::Result;
 
 pub use compact::{
@@ -102,7 +104,26 @@ impl Compaction for Leveled {
                 compact(context, &task, self.options.table_target_bytes)?
             };
             context.manifest.install(&edit)?;
+            count(context.stats, &task, &edit);
         }
         Ok(())
+    }
+}
+
+/// Adds an installed compaction to the engine's counters: the bytes of its
+/// outputs, by the level they went to.
+fn count(stats: &Stats, task: &Task, edit: &VersionEdit) {
+    if task.is_trivial_move() {
+        stats.trivial_moves.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    stats.compactions.fetch_add(1, Ordering::Relaxed);
+    for (level, table) in &edit.added {
+        stats
+            .compaction_bytes
+            .fetch_add(table.size_bytes, Ordering::Relaxed);
+        if let Some(counter) = stats.compaction_bytes_by_level.get(*level) {
+            counter.fetch_add(table.size_bytes, Ordering::Relaxed);
+        }
     }
 }

@@ -26,9 +26,6 @@ use crate::ch07_engine::{LiveTable, Maintenance, TableCursor};
 use crate::error::Result;
 use crate::filename::FileName;
 use crate::types::{Entry, InternalKey, SeqNo};
-// BEGIN SOLUTION hide
-use std::sync::atomic::Ordering;
-// END SOLUTION
 
 // ANCHOR: ch08_retain
 /// The versions of one key to keep, from all its versions in the inputs,
@@ -109,11 +106,6 @@ pub fn compact(
         }
     }
     let tables = outputs.finish(context)?;
-    let bytes: u64 = tables.iter().map(|table| table.size_bytes).sum();
-    context
-        .stats
-        .compaction_bytes
-        .fetch_add(bytes, Ordering::Relaxed);
     let removed = task.inputs.iter().map(|t| (task.level, t.file_number));
     let removed = removed.chain(
         task.overlapping
