@@ -176,9 +176,37 @@ fn pick_compacts_a_level_over_its_byte_target() {
     assert_eq!(task.level, 1, "level 1 is over its target");
     assert_eq!(
         numbers(&task.inputs),
-        vec![2],
-        "from a level ≥ 1 the policy takes one table, its largest (table 2, 700 bytes), not the \
-         whole level"
+        vec![1],
+        "from a level ≥ 1 the policy takes one table, not the whole level; with nothing below, \
+         every table overlaps 0 bytes, and the tie goes to the smallest keys (table 1, a..f)"
+    );
+}
+
+#[test]
+fn pick_from_a_level_takes_the_table_with_the_least_overlap_below_for_its_size() {
+    // Level 1: 1800 bytes over 1000. Level 2: 8000 bytes, under 10,000.
+    // Overlap per byte: table 1 4000/800 = 5, table 2 1000/700 ≈ 1.4,
+    // table 3 3000/300 = 10.
+    let v = version(&[
+        (1, table(1, "a", "f", 800)),
+        (1, table(2, "g", "m", 700)),
+        (1, table(3, "n", "z", 300)),
+        (2, table(10, "a", "e", 4000)),
+        (2, table(11, "h", "k", 1000)),
+        (2, table(12, "o", "y", 3000)),
+    ]);
+    let task = must_pick(&v, "level 1 holds 1800 bytes, over its 1000-byte target");
+    assert_eq!(
+        (task.level, numbers(&task.inputs)),
+        (1, vec![2]),
+        "table 2 rewrites 1000 bytes below for its 700 (about 1.4 per byte), fewer than table 1 \
+         (5 per byte: the largest table is not the rule) or table 3 (10 per byte, and not the \
+         fewest bytes below either: the ratio is overlap ÷ the table's own size)"
+    );
+    assert_eq!(
+        numbers(&task.overlapping),
+        vec![11],
+        "only h..=k of level 2 overlaps g..=m"
     );
 }
 
@@ -295,7 +323,7 @@ fn pick_adds_every_overlapping_table_of_the_next_level_and_no_other() {
 }
 
 #[test]
-fn pick_from_a_level_takes_its_largest_table_and_moves_it_when_nothing_overlaps() {
+fn pick_from_a_level_prefers_a_table_with_nothing_below_and_moves_it() {
     let v = version(&[
         (1, table(1, "a", "c", 300)),
         (1, table(2, "d", "f", 900)),
@@ -307,7 +335,8 @@ fn pick_from_a_level_takes_its_largest_table_and_moves_it_when_nothing_overlaps(
     assert_eq!(
         (task.level, numbers(&task.inputs)),
         (1, vec![2]),
-        "the largest table of level 1 (table 2, 900 bytes) is the input"
+        "tables 2 (d..f) and 3 (g..k) overlap nothing in level 2, table 1 (a..c) overlaps a..b: \
+         of the two with no overlap, table 2 has the smaller keys"
     );
     assert!(
         task.overlapping.is_empty(),
@@ -1050,10 +1079,15 @@ fn overwrites_and_deletes_reclaim_space_body() {
         .sum();
     let on_disk = table_bytes(&fs);
     let written = db.stats().user_bytes;
+    // Not tighter: a level under its target is not compacted, so the
+    // versions in it wait there for the next compaction that passes (the
+    // reference ends with level 2 at 99 % of its target, above a smaller
+    // level 3). Keeping every shadowed version, or the input files, puts
+    // the tables far above the bound.
     assert!(
-        on_disk <= 3 * live + (16 << 10),
+        on_disk <= 4 * live + (16 << 10),
         "12 overwrites of 400 keys, 90% then deleted: {written} bytes written, {live} bytes \
-         live, {on_disk} bytes of tables on disk (bound: 3 × live + 16 KiB). Shadowed versions \
+         live, {on_disk} bytes of tables on disk (bound: 4 × live + 16 KiB). Shadowed versions \
          and tombstones at the bottom must be dropped, and input tables deleted"
     );
 }

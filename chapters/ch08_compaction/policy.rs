@@ -46,9 +46,11 @@ pub fn score(version: &Version, level: usize, options: &LeveledOptions) -> f64 {
 ///
 /// - the level with the highest score (the lower level on a tie);
 /// - from level 0, every level-0 table (their ranges may overlap, so any
-///   one of them may hide versions in another); from a level ≥ 1, its
-///   largest table (the one that frees most bytes; on a tie the one with
-///   the smallest keys);
+///   one of them may hide versions in another); from a level ≥ 1, the
+///   table whose overlapping bytes in the next level are the fewest for
+///   its own bytes (RocksDB's `kMinOverlappingRatio`: it moves the most
+///   data down for the least rewritten; on a tie the one with the
+///   smallest keys);
 /// - plus every table of the next level whose key range overlaps the
 ///   inputs' (by user key, so all versions of a key move together).
 pub fn pick(version: &Version, options: &LeveledOptions) -> Option<Task> {

@@ -243,7 +243,8 @@ pub struct Stats {
     pub flushes: AtomicU64,
     /// Point reads served.
     pub gets: AtomicU64,
-    /// Tables consulted by point reads (their filter admitted the key).
+    /// Tables consulted by point reads: those whose key range holds the
+    /// key (each costs a filter probe, and a block read if it admits it).
     pub tables_read_by_gets: AtomicU64,
 }
 

@@ -51,9 +51,11 @@ pub fn score(version: &Version, level: usize, options: &LeveledOptions) -> f64 {
 ///
 /// - the level with the highest score (the lower level on a tie);
 /// - from level 0, every level-0 table (their ranges may overlap, so any
-///   one of them may hide versions in another); from a level ≥ 1, its
-///   largest table (the one that frees most bytes; on a tie the one with
-///   the smallest keys);
+///   one of them may hide versions in another); from a level ≥ 1, the
+///   table whose overlapping bytes in the next level are the fewest for
+///   its own bytes (RocksDB's `kMinOverlappingRatio`: it moves the most
+///   data down for the least rewritten; on a tie the one with the
+///   smallest keys);
 /// - plus every table of the next level whose key range overlaps the
 ///   inputs' (by user key, so all versions of a key move together).
 pub fn pick(version: &Version, options: &LeveledOptions) -> Option<Task> {
@@ -71,21 +73,26 @@ pub fn pick(version: &Version, options: &LeveledOptions) -> Option<Task> {
         return None;
     }
     let tables = version.level(level);
+    let next = version.level(level + 1);
     let inputs: Vec<TableMeta> = if level == 0 {
         tables.to_vec()
     } else {
-        let largest = tables.iter().max_by(|a, b| {
-            a.size_bytes
-                .cmp(&b.size_bytes)
-                .then(b.smallest.cmp(&a.smallest))
-        })?;
-        vec![largest.clone()]
+        // a's ratio below b's: a.overlap / a.size < b.overlap / b.size,
+        // cross-multiplied to stay in integers.
+        let ratio = |table: &TableMeta| (overlap_bytes(next, table), table.size_bytes.max(1));
+        let best = tables.iter().map(|table| (ratio(table), table)).min_by(
+            |((a_overlap, a_size), a), ((b_overlap, b_size), b)| {
+                (u128::from(*a_overlap) * u128::from(*b_size))
+                    .cmp(&(u128::from(*b_overlap) * u128::from(*a_size)))
+                    .then(a.smallest.cmp(&b.smallest))
+            },
+        )?;
+        vec![best.1.clone()]
     };
     let (smallest, largest) = key_range(&inputs)?;
-    let overlapping = version
-        .level(level + 1)
+    let overlapping = next
         .iter()
-        .filter(|table| table.largest.key >= smallest && table.smallest.key <= largest)
+        .filter(|table| overlaps(table, &smallest, &largest))
         .cloned()
         .collect();
     Some(Task {
@@ -98,6 +105,22 @@ pub fn pick(version: &Version, options: &LeveledOptions) -> Option<Task> {
 // ANCHOR_END: ch08_pick
 
 // BEGIN SOLUTION hide
+/// `true` if `table`'s user keys meet `smallest..=largest`.
+fn overlaps(table: &TableMeta, smallest: &Bytes, largest: &Bytes) -> bool {
+    table.largest.key >= *smallest && table.smallest.key <= *largest
+}
+
+/// The bytes of the tables of `next` (a level ≥ 1: sorted, disjoint) that
+/// overlap `table`'s user keys.
+fn overlap_bytes(next: &[TableMeta], table: &TableMeta) -> u64 {
+    let first = next.partition_point(|t| t.largest.key < table.smallest.key);
+    next[first..]
+        .iter()
+        .take_while(|t| t.smallest.key <= table.largest.key)
+        .map(|t| t.size_bytes)
+        .sum()
+}
+
 /// The smallest and largest user keys of `tables`.
 fn key_range(tables: &[TableMeta]) -> Option<(Bytes, Bytes)> {
     let smallest = tables.iter().map(|table| &table.smallest.key).min()?;

@@ -166,21 +166,7 @@ fn parse(args: &[String]) -> Result<Args> {
                 parsed.pass.extend([arg.clone(), dir.display().to_string()]);
             }
             "--json" => parsed.json = Some(PathBuf::from(value()?)),
-            "--features" => {
-                let text = value()?;
-                let features = text.split(',').map(str::trim).filter(|f| !f.is_empty());
-                for feature in features {
-                    if !feature.starts_with("ref-") {
-                        return Err(usage_error(
-                            format!(
-                                "--features takes the workbook's ref-… features, not `{feature}`"
-                            ),
-                            USAGE,
-                        ));
-                    }
-                    parsed.features.push(feature.to_string());
-                }
-            }
+            "--features" => parsed.features.extend(workbook_features(&value()?, USAGE)?),
             "--reference-only" => parsed.reference_only = true,
             "--peers" => parsed.peers = true,
             "--rocksdb" => parsed.rocksdb = true,
@@ -190,19 +176,57 @@ fn parse(args: &[String]) -> Result<Args> {
     Ok(parsed)
 }
 
+/// The workbook features of `--features a,b` (only `ref-…` ones: the
+/// peers are not features of a learner's build).
+pub fn workbook_features(text: &str, usage: &'static str) -> Result<Vec<String>> {
+    let features = text.split(',').map(str::trim).filter(|f| !f.is_empty());
+    features
+        .map(|feature| {
+            if feature.starts_with("ref-") {
+                Ok(feature.to_string())
+            } else {
+                Err(usage_error(
+                    format!("--features takes the workbook's ref-… features, not `{feature}`"),
+                    usage,
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Builds `lsm-bench` in release with `features`, and copies the binary to
 /// `target/xtask-bench/lsm-bench-LABEL` (the next build overwrites
 /// `target/release/lsm-bench`). `None` if it does not compile (cargo's
 /// errors are on the terminal).
 fn build(ws: &Workspace, label: &str, features: &[String]) -> Result<Option<PathBuf>> {
+    build_bin(ws, "lsm-bench", label, features)
+}
+
+/// Builds binary `bin` of package `lsm-bench` in release with `features`,
+/// and copies it to `target/xtask-bench/BIN-LABEL`. `None` if it does not
+/// compile (cargo's errors are on the terminal).
+pub fn build_bin(
+    ws: &Workspace,
+    bin: &str,
+    label: &str,
+    features: &[String],
+) -> Result<Option<PathBuf>> {
     let shown = if features.is_empty() {
         String::new()
     } else {
         format!(" --features {}", features.join(","))
     };
-    eprintln!("bench: building {label}: cargo build --release -p lsm-bench{shown}");
+    eprintln!("building {label}: cargo build --release -p lsm-bench --bin {bin}{shown}");
     let mut command = cargo(&ws.root);
-    command.args(["build", "--release", "--quiet", "-p", "lsm-bench"]);
+    command.args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "lsm-bench",
+        "--bin",
+        bin,
+    ]);
     if !features.is_empty() {
         command.args(["--features", &features.join(",")]);
     }
@@ -215,11 +239,11 @@ fn build(ws: &Workspace, label: &str, features: &[String]) -> Result<Option<Path
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| ws.root.join("target"));
-    let built = target.join("release").join(binary_name("lsm-bench"));
+    let built = target.join("release").join(binary_name(bin));
     let aside = target.join("xtask-bench");
     std::fs::create_dir_all(&aside)
         .map_err(|e| failed(format!("cannot create {}: {e}", aside.display())))?;
-    let copy = aside.join(binary_name(&format!("lsm-bench-{label}")));
+    let copy = aside.join(binary_name(&format!("{bin}-{label}")));
     std::fs::copy(&built, &copy).map_err(|e| {
         failed(format!(
             "cannot copy {} to {}: {e}",

@@ -10,6 +10,7 @@
 //! - `dump`: print a WAL or a table file in human-readable form;
 //! - `book`: build the mdBook;
 //! - `bench`: db_bench workloads on your engine, the reference and peers.
+//! - `sim`: compaction on a simulated workload: shape and amplifications.
 //!
 //! The default build has no dependencies at all, so a learner's first
 //! `cargo xtask grade` compiles only this crate; arguments, the points file
@@ -35,6 +36,7 @@ mod points;
 #[cfg(not(all(feature = "book", feature = "dump")))]
 mod rerun;
 mod reset;
+mod sim;
 mod starter;
 mod workspace;
 
@@ -56,6 +58,9 @@ commands:
   book [--open]         build the book into book/build
   bench [--num N] [--peers] [--reference-only] [--json FILE] …
                         db_bench workloads: your engine, the reference, peers
+  sim [--reference] [--svg FILE] …
+                        compaction on a simulated workload, in memory: the
+                        level shape and the amplifications over time
 
 Run `cargo xtask <command> --help` for a command's options.
 Environment: LSM_WORKBOOK_ROOT overrides the workbook root directory.";
@@ -135,6 +140,7 @@ fn run(raw: Vec<OsString>) -> Result<()> {
         "dump" => run_dump(rest),
         "book" => book::run(rest),
         "bench" => bench::run(rest),
+        "sim" => sim::run(rest),
         "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
         other => Err(usage_error(format!("unknown command `{other}`"), USAGE)),
     }
