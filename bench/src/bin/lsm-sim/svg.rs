@@ -16,6 +16,9 @@ const LEVEL_COLORS: [&str; 7] = [
     "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf",
 ];
 
+/// A line of the amplification chart: its name, color and value.
+type Series = (&'static str, &'static str, fn(&Sample) -> f64);
+
 /// The whole picture as SVG text.
 pub fn draw(
     samples: &[Sample],
@@ -122,7 +125,7 @@ pub fn draw(
         axis_label(&mut svg, y_amp(tick), &format!("{tick}"));
         tick += step;
     }
-    let series: [(&str, &str, fn(&Sample) -> f64); 3] = [
+    let series: [Series; 3] = [
         ("w-amp", "#d62728", |s| s.write_amp),
         ("s-amp", "#1f77b4", |s| s.space_amp),
         ("r-amp", "#2ca02c", |s| s.read_amp),
