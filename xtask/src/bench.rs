@@ -52,8 +52,10 @@ and prints ops/s, MB/s, yours/reference, write and space amplification.
                      `ref-upto-ch06` to bench your chapter 7 on the
                      reference chapters 1-6 (default: all your chapters)
   --reference-only   skip your engine (no build of chapters/)
-  --peers            also fjall, sled and redb, on the same bytes (their
-                     crates are compiled the first time: a few minutes)
+  --peers            also fjall (twice: its default, and `fjall-buffered` with
+                     its journal kept in its user-space buffer), sled and
+                     redb, on the same bytes (their crates are compiled the
+                     first time: a few minutes)
   --rocksdb          also RocksDB (compiles its C++: about 20 minutes; untested)
 
 Compare ratios within one run: the machine's speed varies from run to run.";
@@ -71,8 +73,15 @@ const WORKLOADS: [&str; 9] = [
     "deleterandom",
 ];
 
-/// The peers `--peers` adds, as features of `lsm-bench` and engine names.
-const PEERS: [&str; 3] = ["fjall", "sled", "redb"];
+/// The peers `--peers` adds: features of `lsm-bench`, and the engines
+/// each feature compiles in (fjall twice: its default, which hands every
+/// write to the OS as ours does, and with its journal left in its 8 KiB
+/// user-space buffer).
+const PEERS: [(&str, &[&str]); 3] = [
+    ("fjall", &["fjall", "fjall-buffered"]),
+    ("sled", &["sled"]),
+    ("redb", &["redb"]),
+];
 
 #[derive(Debug, Default)]
 struct Args {
@@ -105,12 +114,15 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut features = vec!["reference".to_string()];
     let mut peers: Vec<&str> = Vec::new();
     if args.peers {
-        peers.extend(PEERS);
+        for (feature, engines) in PEERS {
+            features.push(feature.to_string());
+            peers.extend(engines);
+        }
     }
     if args.rocksdb {
+        features.push("rocksdb".to_string());
         peers.push("rocksdb");
     }
-    features.extend(peers.iter().map(|peer| peer.to_string()));
     let Some(binary) = build(&ws, "reference", &features)? else {
         return Err(failed(
             "the reference (lsm-bench --features reference) does not build",
