@@ -54,6 +54,22 @@ pub enum Error {
         /// The file whose earlier failure poisoned the writer.
         path: PathBuf,
     },
+    /// A transaction (chapter 9) read `key`, and another write changed it
+    /// after the transaction's snapshot: committing would lose that write
+    /// or act on a stale read. Nothing of the transaction was written;
+    /// retry it from the start.
+    Conflict {
+        /// A key the transaction read that changed (shown lossily as text).
+        key: String,
+    },
+    /// A read as of a time the history cannot answer (chapter 9): before
+    /// the retained history, in the future, or without a history at all.
+    OutOfHistory {
+        /// The time asked for, in microseconds since the Unix epoch.
+        time_micros: u64,
+        /// Why, e.g. "before the retained history, which starts at …".
+        detail: String,
+    },
 }
 
 impl Error {
@@ -105,6 +121,15 @@ impl fmt::Display for Error {
                 "writer for {} is poisoned by an earlier I/O failure; reopen to recover",
                 path.display()
             ),
+            Error::Conflict { key } => write!(
+                f,
+                "transaction conflict: key {key:?} was written after the transaction's snapshot; \
+                 nothing was written, retry the transaction"
+            ),
+            Error::OutOfHistory {
+                time_micros,
+                detail,
+            } => write!(f, "no history as of {time_micros} µs: {detail}"),
         }
     }
 }

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! You write: [`MergeIterator`](merge::MergeIterator) (`merge.rs`); the
-//! write path — `Db::write`, `freeze`, `flush_frozen` (`write_path.rs`);
+//! write path — `write_locked`, `freeze`, `flush_frozen` (`write_path.rs`);
 //! the read path — `Db::get_at`, `Db::scan_at` (`read_path.rs`); recovery
 //! — `replay_logs` and `recover` (`recovery.rs`). This file is provided:
 //! the options, the `Db` handle and its public methods, which call yours.
@@ -38,7 +38,10 @@
 //! Seams for later chapters: [`Options::compaction`] is where chapter 8's
 //! compaction plugs in (called from `maintain`, after each flush); every
 //! read takes a sequence number ([`Db::get_at`], [`Db::scan_at`]), so a
-//! snapshot (chapter 9) only pins one; `maintain` is the one place that
+//! snapshot (chapter 9) only pins one, in [`Db::pins`], and compaction
+//! keeps what pinned readers and [`Options::history`]'s retention window
+//! need ([`Db::oldest_readable_seq`]); [`Db::write_with`] is the
+//! read-modify-write a transaction commits with; `maintain` is the one place that
 //! chapter 10 moves onto background threads; time comes from
 //! [`Options::clock`] and salts from [`Options::salt_seed`].
 
@@ -52,6 +55,7 @@ mod read_path;
 mod recovery;
 mod write_path;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -95,6 +99,9 @@ pub struct Options {
     pub clock: Arc<dyn Clock>,
     /// Compaction (chapter 8), run after each flush; `None`: never compact.
     pub compaction: Option<Arc<dyn Compaction>>,
+    /// A record of when sequence numbers were written, for reads as of a
+    /// time (chapter 9's `Timeline`); `None`: no time travel.
+    pub history: Option<Arc<dyn History>>,
 }
 
 impl Default for Options {
@@ -108,6 +115,7 @@ impl Default for Options {
             salt_seed: None,
             clock: Arc::new(SystemClock),
             compaction: None,
+            history: None,
         }
     }
 }
@@ -122,6 +130,7 @@ impl fmt::Debug for Options {
             .field("manifest_rotate_len_bytes", &self.manifest_rotate_len_bytes)
             .field("salt_seed", &self.salt_seed)
             .field("compaction", &self.compaction.is_some())
+            .field("history", &self.history.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -141,6 +150,82 @@ pub trait Compaction: Send + Sync + fmt::Debug {
     /// manifest edit. The engine refreshes its view of the version and
     /// deletes obsolete files afterwards.
     fn run(&self, context: &mut Maintenance<'_>) -> Result<()>;
+}
+
+/// A record of when sequence numbers were written, as chapter 9's
+/// `Timeline` keeps it: the engine tells it about every write and asks it
+/// how much history to keep; reads as of a time ask it for their sequence
+/// number.
+pub trait History: Send + Sync + fmt::Debug {
+    /// Called for every non-empty batch with the writer lock held, before
+    /// the batch is numbered from `first_seq` and logged, at `now_micros`.
+    /// What it records must be durable before it returns (a crash must not
+    /// keep the write and lose when it happened). An error fails the write
+    /// and stops the writer (fail-stop).
+    fn record(&self, first_seq: SeqNo, now_micros: u64) -> Result<()>;
+    /// Called once at open, after recovery: every write numbered above
+    /// `last_seq` was lost (or never made), and those numbers will be used
+    /// again.
+    fn recovered(&self, last_seq: SeqNo) -> Result<()>;
+    /// The oldest sequence number a read as of a time still inside the
+    /// retention window may use; `None` if no such read needs one older
+    /// than the newest. Compaction keeps every version a reader at or
+    /// above it may see.
+    fn oldest_readable(&self, now_micros: u64) -> Option<SeqNo>;
+    /// The sequence number that answers a read as of `time_micros`, with
+    /// the engine at `last_seq` and `now_micros`; an error for a time it
+    /// cannot answer (before the retained history, or in the future).
+    fn seq_as_of(&self, time_micros: u64, now_micros: u64, last_seq: SeqNo) -> Result<SeqNo>;
+}
+
+/// Sequence numbers pinned by readers — chapter 9's snapshots and
+/// transactions. Compaction keeps every version a reader at a pinned
+/// number may see: the engine's oldest readable sequence number is at most
+/// the oldest pin. A number may be pinned many times; each pin is released
+/// once.
+#[derive(Debug, Default)]
+pub struct Pins {
+    counts: Mutex<BTreeMap<SeqNo, usize>>,
+}
+
+impl Pins {
+    /// Pins `seq` once more.
+    pub fn pin(&self, seq: SeqNo) {
+        *self.lock().entry(seq).or_insert(0) += 1;
+    }
+
+    /// Releases one pin of `seq`; a number never pinned is ignored.
+    pub fn unpin(&self, seq: SeqNo) {
+        let mut counts = self.lock();
+        if let Some(count) = counts.get_mut(&seq) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&seq);
+            }
+        }
+    }
+
+    /// The oldest pinned number, `None` if nothing is pinned.
+    pub fn oldest(&self) -> Option<SeqNo> {
+        self.lock().keys().next().copied()
+    }
+
+    /// How many pins are held, over all numbers.
+    pub fn len(&self) -> usize {
+        self.lock().values().sum()
+    }
+
+    /// `true` if nothing is pinned.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<SeqNo, usize>> {
+        // The map is whole after any panic (each call changes one entry).
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// What compaction may use: the files, the manifest, the tables.
@@ -211,6 +296,8 @@ pub struct Db {
     state: RwLock<Arc<ReadState>>,
     writer: Mutex<Writer>,
     stats: Stats,
+    /// Sequence numbers readers hold (chapter 9).
+    pins: Pins,
 }
 
 impl fmt::Debug for Db {
@@ -289,6 +376,78 @@ impl Db {
     /// every log it still needs, replayed in order.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
         recovery::open(dir.as_ref(), options)
+    }
+
+    /// Writes `batch` atomically: see `write_locked` (`write_path.rs`).
+    pub fn write(&self, batch: WriteBatch, options: WriteOptions) -> Result<()> {
+        let mut writer = self.lock_writer()?;
+        writer.check_poisoned()?;
+        self.record_time(&mut writer, &batch)?;
+        self.write_locked(&mut writer, batch, options)
+    }
+
+    /// Builds a batch and writes it with no other write in between: `build`
+    /// runs with the writer lock held, reading the database as of
+    /// [`last_seq`](Db::last_seq), which no other write can move until the
+    /// batch is written — a read-modify-write (chapter 9's commit, chapter
+    /// 11's `INCR`). An error from `build` writes nothing and is returned.
+    /// `build` must not write through `db` itself (the lock is held: it
+    /// would wait forever).
+    pub fn write_with<T>(
+        &self,
+        options: WriteOptions,
+        build: impl FnOnce(&Db) -> Result<(WriteBatch, T)>,
+    ) -> Result<T> {
+        let mut writer = self.lock_writer()?;
+        writer.check_poisoned()?;
+        let (batch, result) = build(self)?;
+        self.record_time(&mut writer, &batch)?;
+        self.write_locked(&mut writer, batch, options)?;
+        Ok(result)
+    }
+
+    /// Tells the history (chapter 9) when the batch about to be numbered
+    /// from `writer.next_seq` is written.
+    fn record_time(&self, writer: &mut Writer, batch: &WriteBatch) -> Result<()> {
+        if let Some(history) = &self.options.history
+            && !batch.ops.is_empty()
+        {
+            let recorded = history.record(writer.next_seq, self.options.clock.now_micros());
+            writer.poison_on_error(recorded)?;
+        }
+        Ok(())
+    }
+
+    /// The sequence numbers readers hold (chapter 9's snapshots pin theirs
+    /// here).
+    pub fn pins(&self) -> &Pins {
+        &self.pins
+    }
+
+    /// The history the database was opened with ([`Options::history`]).
+    pub fn history(&self) -> Option<&dyn History> {
+        self.options.history.as_deref()
+    }
+
+    /// The clock the database was opened with ([`Options::clock`]).
+    pub fn clock(&self) -> &dyn Clock {
+        self.options.clock.as_ref()
+    }
+
+    /// The oldest sequence number a reader may use now: the newest, unless
+    /// a pin or the history's retention window holds an older one.
+    /// Compaction keeps every version a reader at or above it may see.
+    pub fn oldest_readable_seq(&self) -> SeqNo {
+        let mut oldest = self.last_seq();
+        if let Some(pinned) = self.pins.oldest() {
+            oldest = oldest.min(pinned);
+        }
+        if let Some(history) = &self.options.history
+            && let Some(kept) = history.oldest_readable(self.options.clock.now_micros())
+        {
+            oldest = oldest.min(kept);
+        }
+        oldest
     }
 
     /// Sets `key` to `value`.
@@ -425,7 +584,7 @@ impl Db {
                 manifest: &mut writer.manifest,
                 tables: &state.levels,
                 table_options: self.options.table,
-                oldest_readable_seq: self.last_seq(),
+                oldest_readable_seq: self.oldest_readable_seq(),
                 stats: &self.stats,
             };
             let compacted = compaction.run(&mut context);

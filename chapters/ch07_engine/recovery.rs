@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use super::{Db, Options, ReadState, Stats, Writer};
+use super::{Db, Options, Pins, ReadState, Stats, Writer};
 use crate::ch01_memtable::Memtable;
 use crate::ch06_manifest::{Manifest, ManifestOptions, Version};
 use crate::error::Result;
@@ -54,7 +54,11 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Db> {
         state: RwLock::new(Arc::new(state)),
         writer: Mutex::new(writer),
         stats,
+        pins: Pins::default(),
     };
+    if let Some(history) = &db.options.history {
+        history.recovered(db.last_seq())?;
+    }
     db.delete_obsolete(&*db.lock_writer()?);
     Ok(db)
 }

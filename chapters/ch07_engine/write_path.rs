@@ -18,14 +18,21 @@ use crate::filename::FileName;
 use crate::types::{Entry, InternalKey, SeqNo, WriteBatch};
 
 impl Db {
-    /// Writes `batch` atomically. The engine numbers its operations (the
-    /// batch's own `seq` is ignored): the log record is appended (and
-    /// synced if `options.sync`), the operations go into the active
-    /// memtable, and only then is the batch's last sequence number
-    /// published, so no reader sees part of it. A full memtable is frozen
-    /// and flushed before returning.
-    pub fn write(&self, batch: WriteBatch, options: WriteOptions) -> Result<()> {
-        let _ = (batch, options);
+    /// Writes `batch` atomically, with the writer lock held (`writer`; the
+    /// provided [`Db::write`] takes it and checks that the writer is not
+    /// poisoned). The engine numbers its operations (the batch's own `seq`
+    /// is ignored): the log record is appended (and synced if
+    /// `options.sync`), the operations go into the active memtable, and
+    /// only then is the batch's last sequence number published, so no
+    /// reader sees part of it. A full memtable is frozen and flushed before
+    /// returning.
+    pub(super) fn write_locked(
+        &self,
+        writer: &mut Writer,
+        batch: WriteBatch,
+        options: WriteOptions,
+    ) -> Result<()> {
+        let _ = (writer, batch, options);
         todo!("ch07: number, log, insert, publish; freeze and flush when full — book §7.4, task 2")
     }
 

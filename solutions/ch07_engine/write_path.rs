@@ -24,16 +24,21 @@ use std::sync::Arc;
 
 impl Db {
     // ANCHOR: ch07_write
-    /// Writes `batch` atomically. The engine numbers its operations (the
-    /// batch's own `seq` is ignored): the log record is appended (and
-    /// synced if `options.sync`), the operations go into the active
-    /// memtable, and only then is the batch's last sequence number
-    /// published, so no reader sees part of it. A full memtable is frozen
-    /// and flushed before returning.
-    pub fn write(&self, batch: WriteBatch, options: WriteOptions) -> Result<()> {
-        // BEGIN SOLUTION todo(batch, options): number, log, insert, publish; freeze and flush when full — book §7.4, task 2
-        let mut writer = self.lock_writer()?;
-        writer.check_poisoned()?;
+    /// Writes `batch` atomically, with the writer lock held (`writer`; the
+    /// provided [`Db::write`] takes it and checks that the writer is not
+    /// poisoned). The engine numbers its operations (the batch's own `seq`
+    /// is ignored): the log record is appended (and synced if
+    /// `options.sync`), the operations go into the active memtable, and
+    /// only then is the batch's last sequence number published, so no
+    /// reader sees part of it. A full memtable is frozen and flushed before
+    /// returning.
+    pub(super) fn write_locked(
+        &self,
+        writer: &mut Writer,
+        batch: WriteBatch,
+        options: WriteOptions,
+    ) -> Result<()> {
+        // BEGIN SOLUTION todo(writer, batch, options): number, log, insert, publish; freeze and flush when full — book §7.4, task 2
         if batch.ops.is_empty() {
             return Ok(());
         }
@@ -66,8 +71,8 @@ impl Db {
         let appended_bytes = writer.wal.len_bytes() - len_before;
         stats.wal_bytes.fetch_add(appended_bytes, Ordering::Relaxed);
         if state.active.approximate_size_bytes() >= self.options.memtable_size_bytes {
-            self.freeze(&mut writer)?;
-            self.maintain(&mut writer)?;
+            self.freeze(writer)?;
+            self.maintain(writer)?;
         }
         Ok(())
         // END SOLUTION
