@@ -87,3 +87,10 @@ pub mod ch07_engine;
 #[cfg_attr(feature = "ref-ch08", path = "../solutions/ch08_compaction/mod.rs")]
 #[cfg_attr(not(feature = "ref-ch08"), path = "../chapters/ch08_compaction/mod.rs")]
 pub mod ch08_compaction;
+
+/// Chapter 9 — snapshots, time travel and transactions: reads at a point
+/// in history, and optimistic transactions. Book: "9. Snapshots, time
+/// travel and transactions".
+#[cfg_attr(feature = "ref-ch09", path = "../solutions/ch09_snapshots/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch09"), path = "../chapters/ch09_snapshots/mod.rs")]
+pub mod ch09_snapshots;

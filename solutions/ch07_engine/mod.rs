@@ -177,23 +177,41 @@ pub trait History: Send + Sync + fmt::Debug {
     fn seq_as_of(&self, time_micros: u64, now_micros: u64, last_seq: SeqNo) -> Result<SeqNo>;
 }
 
-/// Sequence numbers pinned by readers — chapter 9's snapshots and
-/// transactions. Compaction keeps every version a reader at a pinned
+/// Sequence numbers pinned by readers — chapter 9's snapshots and reads
+/// as of a time. Compaction keeps every version a reader at a pinned
 /// number may see: the engine's oldest readable sequence number is at most
 /// the oldest pin. A number may be pinned many times; each pin is released
 /// once.
+///
+/// Choosing a number and pinning it happen under one lock
+/// ([`Pins::pin`]), and so does the engine's choice of what to keep
+/// ([`Pins::oldest_with`]): a reader that picked its number after
+/// compaction chose what to keep picked one that compaction keeps, and
+/// one that picked it before is pinned by then.
 #[derive(Debug, Default)]
 pub struct Pins {
     counts: Mutex<BTreeMap<SeqNo, usize>>,
 }
 
 impl Pins {
-    /// Pins `seq` once more.
-    pub fn pin(&self, seq: SeqNo) {
-        *self.lock().entry(seq).or_insert(0) += 1;
+    /// Chooses a number with `choose` and pins it, both under the lock;
+    /// returns it.
+    pub fn pin(&self, choose: impl FnOnce() -> SeqNo) -> SeqNo {
+        let mut counts = self.lock();
+        let seq = choose();
+        *counts.entry(seq).or_insert(0) += 1;
+        seq
     }
 
-    /// Releases one pin of `seq`; a number never pinned is ignored.
+    /// [`Pins::pin`] for a choice that may fail: an error pins nothing.
+    pub fn try_pin(&self, choose: impl FnOnce() -> Result<SeqNo>) -> Result<SeqNo> {
+        let mut counts = self.lock();
+        let seq = choose()?;
+        *counts.entry(seq).or_insert(0) += 1;
+        Ok(seq)
+    }
+
+    /// Releases one pin of `seq`; a number not pinned is ignored.
     pub fn unpin(&self, seq: SeqNo) {
         let mut counts = self.lock();
         if let Some(count) = counts.get_mut(&seq) {
@@ -202,6 +220,17 @@ impl Pins {
                 counts.remove(&seq);
             }
         }
+    }
+
+    /// The oldest pinned number or `floor()`, whichever is older; `floor`
+    /// runs under the lock.
+    pub fn oldest_with(&self, floor: impl FnOnce() -> SeqNo) -> SeqNo {
+        let counts = self.lock();
+        let floor = floor();
+        counts
+            .keys()
+            .next()
+            .map_or(floor, |&oldest| oldest.min(floor))
     }
 
     /// The oldest pinned number, `None` if nothing is pinned.
@@ -437,16 +466,15 @@ impl Db {
     /// a pin or the history's retention window holds an older one.
     /// Compaction keeps every version a reader at or above it may see.
     pub fn oldest_readable_seq(&self) -> SeqNo {
-        let mut oldest = self.last_seq();
-        if let Some(pinned) = self.pins.oldest() {
-            oldest = oldest.min(pinned);
-        }
-        if let Some(history) = &self.options.history
-            && let Some(kept) = history.oldest_readable(self.options.clock.now_micros())
-        {
-            oldest = oldest.min(kept);
-        }
-        oldest
+        self.pins.oldest_with(|| {
+            let last_seq = self.last_seq();
+            let kept = self
+                .options
+                .history
+                .as_ref()
+                .and_then(|history| history.oldest_readable(self.options.clock.now_micros()));
+            kept.map_or(last_seq, |kept| kept.min(last_seq))
+        })
     }
 
     /// Sets `key` to `value`.
@@ -470,8 +498,7 @@ impl Db {
     /// The live pairs with keys in `range`, in key order, as of the moment
     /// of the call: writes made while the scan runs are not in it.
     pub fn scan<'k>(&self, range: impl std::ops::RangeBounds<&'k [u8]>) -> Scan {
-        let bounds = (owned(range.start_bound()), owned(range.end_bound()));
-        self.scan_at(bounds, self.last_seq())
+        self.scan_at(owned_bounds(&range), self.last_seq())
     }
 
     /// The last published sequence number: every write numbered at or
@@ -702,6 +729,13 @@ fn open_table(fs: &dyn Fs, dir: &Path, meta: &TableMeta) -> Result<LiveTable> {
         meta: meta.clone(),
         table,
     })
+}
+
+/// The bounds of `range`, as the owned keys [`Db::scan_at`] takes.
+pub fn owned_bounds<'k>(
+    range: &impl std::ops::RangeBounds<&'k [u8]>,
+) -> (Bound<Bytes>, Bound<Bytes>) {
+    (owned(range.start_bound()), owned(range.end_bound()))
 }
 
 fn owned(bound: Bound<&&[u8]>) -> Bound<Bytes> {
