@@ -15,30 +15,58 @@
 //! still hold is reported as "chapter N is not done yet". The prompt is
 //! printed only when stdin is a terminal, so a piped session prints only
 //! results. QUIT, EXIT and the end of input close the database cleanly.
-//! Book: "7. The engine", *Play with your engine*.
+//!
+//! Chapter 9's commands: `SNAPSHOT`, reads `AT` a snapshot or `ASOF` a
+//! time, `BEGIN` … `COMMIT` / `ROLLBACK`, `NOW`. The database is opened
+//! with a timeline (what `ch09_snapshots::open_with_timeline` does) only
+//! if chapter 9's timeline functions do not stop at a `todo!()`; without
+//! it, `ASOF` says chapter 9 is not implemented yet. Snapshots and the open
+//! transaction live in the session, next to the `Db` they borrow: they are
+//! in memory only, and the end of the session drops them (an open
+//! transaction writes nothing).
+//! Book: "7. The engine", *Play with your engine*; "9. Snapshots, time
+//! travel and transactions".
 
 use std::any::Any;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::{self, BufRead, IsTerminal, Write};
 use std::ops::Bound;
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use lsm_workbook::Error;
 use lsm_workbook::ch06_manifest::Version;
-use lsm_workbook::ch07_engine::{Compaction, Db, Options};
+use lsm_workbook::ch07_engine::{Compaction, Db, History, Options, WriteOptions};
 use lsm_workbook::ch08_compaction::{Leveled, LeveledOptions, pick};
+use lsm_workbook::ch09_snapshots::{
+    Snapshot, Timeline, TimelineOptions, Transaction, retained, sample_for, seq_as_of,
+};
 
 /// Each command: its name, its usage line, what it does.
 const COMMANDS: &[(&str, &str, &str)] = &[
-    ("SET", "SET key value", "sets key to value"),
-    ("GET", "GET key", "prints the value of key, or (nil)"),
-    ("DEL", "DEL key", "deletes key"),
+    (
+        "SET",
+        "SET key value",
+        "sets key to value (PUT is the same); in a transaction, buffered until COMMIT",
+    ),
+    (
+        "GET",
+        "GET key [AT n | ASOF time]",
+        "the value of key or (nil): now (as the open transaction sees it), in snapshot n, or as of a time",
+    ),
+    (
+        "DEL",
+        "DEL key",
+        "deletes key; in a transaction, buffered until COMMIT",
+    ),
     (
         "SCAN",
-        "SCAN [prefix | from to]",
-        "pairs in key order: all, those with a prefix, or from <= key < to",
+        "SCAN [prefix | from to] [AT n | ASOF time]",
+        "pairs in key order: all, those with a prefix, or from <= key < to; AT and ASOF as for GET",
     ),
     (
         "BATCH",
@@ -51,9 +79,44 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "freezes the memtable and flushes it to a level-0 table",
     ),
     (
+        "SNAPSHOT",
+        "SNAPSHOT",
+        "takes a snapshot of the database as it is now; prints its number n",
+    ),
+    (
+        "RELEASE",
+        "RELEASE n",
+        "drops snapshot n: compaction may then reclaim the versions only it could see",
+    ),
+    (
+        "BEGIN",
+        "BEGIN",
+        "starts a transaction: GET, SET, DEL and SCAN go to it until COMMIT or ROLLBACK",
+    ),
+    (
+        "COMMIT",
+        "COMMIT",
+        "writes its writes as one batch, or fails with a conflict (nothing written) if a key it read changed",
+    ),
+    (
+        "ROLLBACK",
+        "ROLLBACK",
+        "drops the transaction: nothing of it is written",
+    ),
+    (
+        "!",
+        "!command",
+        "runs command outside the open transaction, as another client would",
+    ),
+    (
+        "NOW",
+        "NOW",
+        "the database's clock: unix milliseconds (what ASOF takes) and UTC",
+    ),
+    (
         "STATS",
         "STATS",
-        "tables and bytes per level, memtable, last sequence number, counters",
+        "tables and bytes per level, memtable, last seq, counters, pins, snapshots, the timeline",
     ),
     ("HELP", "HELP", "this list"),
     (
@@ -66,6 +129,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
 const USAGE: &str =
     "usage: lsm DIR   (opens or creates the database in DIR; HELP inside lists the commands)";
 
+/// The timeline the REPL keeps: the defaults (a sample a second, an hour).
+const TIMELINE: TimelineOptions = TimelineOptions {
+    resolution_micros: 1_000_000,
+    retention_micros: 3_600_000_000,
+};
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir] = args.as_slice() else {
@@ -77,23 +146,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     quiet_panics();
-    // Chapter 8's compaction if that chapter is done (its `pick` does not
-    // stop at a todo!()); without it the engine works as chapter 7 left it.
-    let compaction = guarded(|| pick(&Version::default(), &LeveledOptions::default()))
-        .ok()
-        .map(|_| std::sync::Arc::new(Leveled::default()) as std::sync::Arc<dyn Compaction>);
-    let options = Options {
-        compaction,
-        ..Options::default()
-    };
-    let db = match guarded(|| Db::open(dir, options)) {
-        Ok(Ok(db)) => db,
-        Ok(Err(error)) => {
-            eprintln!("error: cannot open {dir}: {error}");
-            return ExitCode::FAILURE;
-        }
-        Err(panic) => {
-            eprintln!("{panic}");
+    let (db, timeline) = match open(dir) {
+        Ok(opened) => opened,
+        Err(message) => {
+            eprintln!("{message}");
             return ExitCode::FAILURE;
         }
     };
@@ -104,9 +160,13 @@ fn main() -> ExitCode {
         } else {
             "your"
         };
-        println!("lsm: {engine} engine on {dir}; HELP lists the commands");
+        let history = match timeline {
+            Some(_) => "with a timeline",
+            None => "without a timeline (chapter 9 is not implemented yet)",
+        };
+        println!("lsm: {engine} engine on {dir}, {history}; HELP lists the commands");
     }
-    session(&db, interactive);
+    session(&db, timeline, interactive);
     match guarded(|| db.close()) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
@@ -120,13 +180,71 @@ fn main() -> ExitCode {
     }
 }
 
+/// Opens the database in `dir` with what the learner's chapters support:
+/// chapter 8's compaction if its `pick` does not stop at a `todo!()`,
+/// chapter 9's timeline if its functions do not. `Err` is the line to
+/// print.
+fn open(dir: &str) -> Result<(Db, Option<Arc<Timeline>>), String> {
+    let compaction = guarded(|| pick(&Version::default(), &LeveledOptions::default()))
+        .ok()
+        .map(|_| Arc::new(Leveled::default()) as Arc<dyn Compaction>);
+    let options = Options {
+        compaction,
+        ..Options::default()
+    };
+    // What `open_with_timeline` does, keeping the timeline for STATS.
+    let timeline = match timeline_implemented() {
+        false => None,
+        true => match guarded(|| Timeline::open(Arc::clone(&options.fs), Path::new(dir), TIMELINE))
+        {
+            Ok(Ok(timeline)) => Some(timeline),
+            Ok(Err(error)) => return Err(format!("error: cannot open {dir}: {error}")),
+            Err(panic) => return Err(panic),
+        },
+    };
+    let options = Options {
+        history: timeline
+            .as_ref()
+            .map(|timeline| Arc::clone(timeline) as Arc<dyn History>),
+        ..options
+    };
+    match guarded(|| Db::open(dir, options)) {
+        Ok(Ok(db)) => Ok((db, timeline)),
+        Ok(Err(error)) => Err(format!("error: cannot open {dir}: {error}")),
+        Err(panic) => Err(panic),
+    }
+}
+
+/// `true` if chapter 9's timeline functions answer (the timeline calls
+/// all three: `sample_for` before writes, `retained` after a sample,
+/// `seq_as_of` for reads and for what compaction keeps).
+fn timeline_implemented() -> bool {
+    guarded(|| {
+        sample_for(&[], 1, 0, &TIMELINE);
+        retained(&[], 0, &TIMELINE);
+        let _ = seq_as_of(&[], 0, 0, 0, &TIMELINE);
+    })
+    .is_ok()
+}
+
 /// Reads and runs commands until QUIT, the end of input, or stdout closes.
-fn session(db: &Db, interactive: bool) {
+fn session(db: &Db, timeline: Option<Arc<Timeline>>, interactive: bool) {
+    let mut state = Session {
+        db,
+        timeline,
+        snapshots: BTreeMap::new(),
+        snapshots_taken: 0,
+        transaction: None,
+    };
     let mut input = io::stdin().lock();
     let mut out = io::stdout().lock();
     let mut line = Vec::new();
     loop {
-        if interactive && write!(out, "lsm> ").and_then(|()| out.flush()).is_err() {
+        let prompt = match state.transaction {
+            Some(_) => "lsm(transaction)> ",
+            None => "lsm> ",
+        };
+        if interactive && write!(out, "{prompt}").and_then(|()| out.flush()).is_err() {
             return;
         }
         line.clear();
@@ -135,7 +253,7 @@ fn session(db: &Db, interactive: bool) {
                 if interactive {
                     let _ = writeln!(out);
                 }
-                return;
+                break;
             }
             Ok(_) => {}
             Err(error) => {
@@ -144,7 +262,7 @@ fn session(db: &Db, interactive: bool) {
             }
         }
         let outcome = match split(&line) {
-            Ok(words) => match guarded(|| execute(db, &words, &mut out)) {
+            Ok(words) => match guarded(|| state.execute(&words, &mut out)) {
                 Ok(outcome) => outcome,
                 Err(panic) => Err(Failure::Message(panic)),
             },
@@ -152,13 +270,20 @@ fn session(db: &Db, interactive: bool) {
         };
         let written = match outcome {
             Ok(Flow::Continue) => Ok(()),
-            Ok(Flow::Quit) => return,
+            Ok(Flow::Quit) => break,
             Err(Failure::Message(message)) => writeln!(out, "{message}"),
             Err(Failure::Output(error)) => Err(error),
         };
         if written.is_err() {
             return;
         }
+    }
+    if let Some(transaction) = state.transaction.take() {
+        let writes = plural(transaction.write_count() as u64, "write");
+        let _ = writeln!(
+            out,
+            "the open transaction is rolled back: {writes} not written"
+        );
     }
 }
 
@@ -189,86 +314,480 @@ fn refuse(message: String) -> Failure {
     Failure::Message(format!("error: {message}"))
 }
 
-fn execute(db: &Db, words: &[Vec<u8>], out: &mut dyn Write) -> Result<Flow, Failure> {
-    let Some((name, args)) = words.split_first() else {
-        return Ok(Flow::Continue);
-    };
-    let name = String::from_utf8_lossy(name).to_ascii_uppercase();
-    match (name.as_str(), args) {
-        (comment, _) if comment.starts_with('#') => {}
-        ("SET", [key, value]) => {
-            db.put(key.clone(), value.clone())?;
-            writeln!(out, "OK")?;
-        }
-        ("GET", [key]) => match db.get(key)? {
-            Some(value) => writeln!(out, "{}", readable(&value))?,
-            None => writeln!(out, "(nil)")?,
-        },
-        ("DEL", [key]) => {
-            db.delete(key.clone())?;
-            writeln!(out, "OK")?;
-        }
-        ("SCAN", []) => scan(db, Bound::Unbounded, Bound::Unbounded, out)?,
-        ("SCAN", [prefix]) => {
-            let end = prefix_end(prefix);
-            let upper = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-            scan(db, Bound::Included(prefix.as_slice()), upper, out)?;
-        }
-        ("SCAN", [from, to]) => {
-            if from > to {
-                return Err(refuse(format!(
-                    "SCAN from to needs from <= to, got {} > {}",
-                    readable(from),
-                    readable(to)
-                )));
-            }
-            scan(
-                db,
-                Bound::Included(from.as_slice()),
-                Bound::Excluded(to.as_slice()),
-                out,
-            )?;
-        }
-        ("BATCH", [count]) => batch(db, count, out)?,
-        ("FLUSH", []) => {
-            db.flush()?;
-            writeln!(out, "OK")?;
-        }
-        ("STATS", []) => stats(db, out)?,
-        ("HELP", []) => help(out)?,
-        ("QUIT" | "EXIT", []) => return Ok(Flow::Quit),
-        _ => {
-            let known = if name == "EXIT" {
-                "QUIT"
-            } else {
-                name.as_str()
-            };
-            return Err(refuse(match COMMANDS.iter().find(|c| c.0 == known) {
-                Some((_, usage, _)) => format!("wrong number of arguments: {usage}"),
-                None => format!(
-                    "unknown command {}; HELP lists the commands",
-                    readable(name.as_bytes())
-                ),
-            }));
-        }
-    }
-    Ok(Flow::Continue)
+/// What a read sees: the database now (or the open transaction), a
+/// snapshot by its number, or the database as of a time (µs).
+#[derive(Clone, Copy)]
+enum View {
+    Now,
+    Snapshot(u64),
+    AsOf(u64),
 }
 
-fn scan(
-    db: &Db,
-    lower: Bound<&[u8]>,
-    upper: Bound<&[u8]>,
+/// A key range, owned.
+type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The session's state: the database and what borrows it.
+struct Session<'db> {
+    db: &'db Db,
+    timeline: Option<Arc<Timeline>>,
+    /// Open snapshots by their number (1, 2, … in the order taken).
+    snapshots: BTreeMap<u64, Snapshot<'db>>,
+    snapshots_taken: u64,
+    transaction: Option<Transaction<'db>>,
+}
+
+impl<'db> Session<'db> {
+    fn execute(&mut self, words: &[Word], out: &mut dyn Write) -> Result<Flow, Failure> {
+        let Some((first, rest)) = words.split_first() else {
+            return Ok(Flow::Continue);
+        };
+        let name = String::from_utf8_lossy(&first.bytes).to_ascii_uppercase();
+        if name.starts_with('#') {
+            return Ok(Flow::Continue);
+        }
+        let (name, outside) = match name.strip_prefix('!') {
+            Some(name) => (name, true),
+            None => (name.as_str(), false),
+        };
+        let name = match name {
+            "PUT" => "SET",
+            "EXIT" => "QUIT",
+            name => name,
+        };
+        let (rest, view) = match name {
+            "GET" | "SCAN" => self.view_of(rest)?,
+            _ => (rest, View::Now),
+        };
+        let args: Vec<&[u8]> = rest.iter().map(|word| word.bytes.as_slice()).collect();
+        match (name, args.as_slice()) {
+            ("SET", [key, value]) => self.write(key, Some(value), outside, out)?,
+            ("GET", [key]) => self.get(key, view, outside, out)?,
+            ("DEL", [key]) => self.write(key, None, outside, out)?,
+            ("SCAN", bounds) if bounds.len() <= 2 => {
+                let range = scan_range(bounds)?;
+                self.scan(&range, view, outside, out)?;
+            }
+            ("BATCH", [count]) => batch(self.db, count, out)?,
+            ("FLUSH", []) => {
+                self.db.flush()?;
+                writeln!(out, "OK")?;
+            }
+            ("SNAPSHOT", []) => self.take_snapshot(out)?,
+            ("RELEASE", [number]) => self.release(number, out)?,
+            ("BEGIN", []) => self.begin(out)?,
+            ("COMMIT", []) => self.commit(out)?,
+            ("ROLLBACK", []) => self.rollback(out)?,
+            ("NOW", []) => now(self.db, out)?,
+            ("STATS", []) => self.stats(out)?,
+            ("HELP", []) => help(out)?,
+            ("QUIT", []) => return Ok(Flow::Quit),
+            _ => {
+                return Err(refuse(match COMMANDS.iter().find(|c| c.0 == name) {
+                    Some((_, usage, _)) => format!("wrong number of arguments: {usage}"),
+                    None => format!(
+                        "unknown command {}; HELP lists the commands",
+                        readable(name.as_bytes())
+                    ),
+                }));
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Splits a trailing `AT n` or `ASOF time` (the keyword unquoted) off
+    /// a read's arguments.
+    fn view_of<'w>(&self, args: &'w [Word]) -> Result<(&'w [Word], View), Failure> {
+        let Some((keyword, rest)) = args.len().checked_sub(2).map(|at| args[at..].split_at(1))
+        else {
+            return Ok((args, View::Now));
+        };
+        let (keyword, value) = (&keyword[0], &rest[0].bytes);
+        let head = &args[..args.len() - 2];
+        if !keyword.bare {
+            return Ok((args, View::Now));
+        }
+        match keyword.bytes.to_ascii_uppercase().as_slice() {
+            b"AT" => {
+                let number = parse_number(value).ok_or_else(|| {
+                    refuse(format!(
+                        "AT needs a snapshot number (SNAPSHOT prints it), got {}",
+                        readable(value)
+                    ))
+                })?;
+                Ok((head, View::Snapshot(number)))
+            }
+            b"ASOF" => {
+                let time = parse_time(value, self.db.clock().now_micros()).map_err(refuse)?;
+                Ok((head, View::AsOf(time)))
+            }
+            _ => Ok((args, View::Now)),
+        }
+    }
+
+    /// The open transaction, unless the command runs outside it (`!`).
+    fn inside(&mut self, outside: bool) -> Option<&mut Transaction<'db>> {
+        self.transaction.as_mut().filter(|_| !outside)
+    }
+
+    /// A put (`Some(value)`) or a delete of `key`.
+    fn write(
+        &mut self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        outside: bool,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        if let Some(transaction) = self.inside(outside) {
+            match value {
+                Some(value) => transaction.put(key.to_vec(), value.to_vec()),
+                None => transaction.delete(key.to_vec()),
+            }
+            writeln!(out, "OK (in the transaction)")?;
+            return Ok(());
+        }
+        match value {
+            Some(value) => self.db.put(key.to_vec(), value.to_vec())?,
+            None => self.db.delete(key.to_vec())?,
+        }
+        writeln!(out, "OK")?;
+        Ok(())
+    }
+
+    fn get(
+        &mut self,
+        key: &[u8],
+        view: View,
+        outside: bool,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let value = match view {
+            View::Now => match self.inside(outside) {
+                Some(transaction) => transaction.get(key)?,
+                None => self.db.get(key)?,
+            },
+            View::Snapshot(number) => self.snapshot(number)?.get(key)?,
+            View::AsOf(time) => {
+                self.require_timeline()?;
+                self.db.get_as_of(key, time)?
+            }
+        };
+        match value {
+            Some(value) => writeln!(out, "{}", readable(&value))?,
+            None => writeln!(out, "(nil)")?,
+        }
+        Ok(())
+    }
+
+    fn scan(
+        &mut self,
+        range: &Range,
+        view: View,
+        outside: bool,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let bounds = (
+            range.0.as_ref().map(Vec::as_slice),
+            range.1.as_ref().map(Vec::as_slice),
+        );
+        match view {
+            View::Now => match self.inside(outside) {
+                Some(transaction) => {
+                    print_pairs(transaction.scan(bounds)?.into_iter().map(Ok), out)
+                }
+                None => print_pairs(self.db.scan(bounds), out),
+            },
+            View::Snapshot(number) => print_pairs(self.snapshot(number)?.scan(bounds), out),
+            View::AsOf(time) => {
+                self.require_timeline()?;
+                print_pairs(self.db.scan_as_of(bounds, time)?, out)
+            }
+        }
+    }
+
+    fn snapshot(&self, number: u64) -> Result<&Snapshot<'db>, Failure> {
+        self.snapshots.get(&number).ok_or_else(|| {
+            refuse(format!(
+                "no snapshot {number} is open ({})",
+                self.open_snapshots()
+            ))
+        })
+    }
+
+    /// `1 at seq 4, 3 at seq 9`, or that none is.
+    fn open_snapshots(&self) -> String {
+        if self.snapshots.is_empty() {
+            return "none is open: SNAPSHOT takes one".to_string();
+        }
+        let open: Vec<String> = self
+            .snapshots
+            .iter()
+            .map(|(number, snapshot)| format!("{number} at seq {}", snapshot.seq()))
+            .collect();
+        format!("open: {}", open.join(", "))
+    }
+
+    fn require_timeline(&self) -> Result<(), Failure> {
+        match self.timeline {
+            Some(_) => Ok(()),
+            None => Err(Failure::Message(
+                "chapter 9 is not implemented yet: ASOF reads need the timeline (sample_for, \
+                 seq_as_of and retained, book §9.4 task 2), so the database was opened without one"
+                    .to_string(),
+            )),
+        }
+    }
+
+    fn take_snapshot(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        let snapshot = self.db.snapshot();
+        let seq = snapshot.seq();
+        self.snapshots_taken += 1;
+        let number = self.snapshots_taken;
+        self.snapshots.insert(number, snapshot);
+        writeln!(out, "snapshot {number} at seq {seq}")?;
+        Ok(())
+    }
+
+    fn release(&mut self, number: &[u8], out: &mut dyn Write) -> Result<(), Failure> {
+        let number = parse_number(number).ok_or_else(|| {
+            refuse(format!(
+                "RELEASE n needs a snapshot number, got {}",
+                readable(number)
+            ))
+        })?;
+        self.snapshot(number)?;
+        if let Some(snapshot) = self.snapshots.remove(&number) {
+            let seq = snapshot.seq();
+            drop(snapshot);
+            writeln!(out, "released snapshot {number} at seq {seq}")?;
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        if let Some(open) = &self.transaction {
+            return Err(refuse(format!(
+                "a transaction is already open (at seq {}): COMMIT or ROLLBACK it first",
+                open.snapshot_seq()
+            )));
+        }
+        let transaction = self.db.transaction();
+        writeln!(out, "transaction at seq {}", transaction.snapshot_seq())?;
+        self.transaction = Some(transaction);
+        Ok(())
+    }
+
+    fn take_transaction(&mut self) -> Result<Transaction<'db>, Failure> {
+        self.transaction
+            .take()
+            .ok_or_else(|| refuse("no transaction is open: BEGIN starts one".to_string()))
+    }
+
+    fn commit(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        self.take_transaction()?.commit(WriteOptions::default())?;
+        writeln!(out, "committed")?;
+        Ok(())
+    }
+
+    fn rollback(&mut self, out: &mut dyn Write) -> Result<(), Failure> {
+        let transaction = self.take_transaction()?;
+        let writes = plural(transaction.write_count() as u64, "write");
+        drop(transaction);
+        writeln!(out, "rolled back: {writes} dropped")?;
+        Ok(())
+    }
+
+    fn stats(&self, out: &mut dyn Write) -> io::Result<()> {
+        stats(self.db, out)?;
+        let pins = self.db.pins();
+        let oldest = match pins.oldest() {
+            Some(seq) => format!(", the oldest at seq {seq}"),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "pins: {}{oldest}; oldest readable seq {}",
+            pins.len(),
+            self.db.oldest_readable_seq()
+        )?;
+        match self.snapshots.is_empty() {
+            true => writeln!(out, "snapshots: none")?,
+            false => writeln!(
+                out,
+                "snapshots: {}",
+                &self.open_snapshots()["open: ".len()..]
+            )?,
+        }
+        match &self.transaction {
+            Some(open) => writeln!(
+                out,
+                "transaction: open at seq {}, {} buffered",
+                open.snapshot_seq(),
+                plural(open.write_count() as u64, "write")
+            )?,
+            None => writeln!(out, "transaction: none")?,
+        }
+        match &self.timeline {
+            Some(timeline) => timeline_stats(timeline, out),
+            None => writeln!(out, "timeline: none (chapter 9 is not implemented yet)"),
+        }
+    }
+}
+
+/// `timeline: 3 samples, first … → seq 0, last … → seq 7 (…)`.
+fn timeline_stats(timeline: &Timeline, out: &mut dyn Write) -> io::Result<()> {
+    let samples = timeline.samples();
+    let options = timeline.options();
+    let mut line = format!("timeline: {}", plural(samples.len() as u64, "sample"));
+    if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+        line += &format!(
+            ", first {} → seq {}, last {} → seq {}",
+            utc(first.time_micros),
+            first.seq,
+            utc(last.time_micros),
+            last.seq
+        );
+    }
+    writeln!(
+        out,
+        "{line} (a sample per {}, kept {})",
+        duration(options.resolution_micros),
+        duration(options.retention_micros)
+    )
+}
+
+fn print_pairs<K, V>(
+    pairs: impl Iterator<Item = lsm_workbook::Result<(K, V)>>,
     out: &mut dyn Write,
-) -> Result<(), Failure> {
+) -> Result<(), Failure>
+where
+    K: AsRef<[u8]>,
+    V: AsRef<[u8]>,
+{
     let mut count = 0;
-    for pair in db.scan((lower, upper)) {
+    for pair in pairs {
         let (key, value) = pair?;
-        writeln!(out, "{} {}", readable(&key), readable(&value))?;
+        writeln!(
+            out,
+            "{} {}",
+            readable(key.as_ref()),
+            readable(value.as_ref())
+        )?;
         count += 1;
     }
     writeln!(out, "({})", plural(count, "pair"))?;
     Ok(())
+}
+
+/// SCAN's range: all keys, those with a prefix, or `from <= key < to`.
+fn scan_range(args: &[&[u8]]) -> Result<Range, Failure> {
+    match args {
+        [] => Ok((Bound::Unbounded, Bound::Unbounded)),
+        [prefix] => {
+            let upper = prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded);
+            Ok((Bound::Included(prefix.to_vec()), upper))
+        }
+        [from, to] if from > to => Err(refuse(format!(
+            "SCAN from to needs from <= to, got {} > {}",
+            readable(from),
+            readable(to)
+        ))),
+        [from, to] => Ok((Bound::Included(from.to_vec()), Bound::Excluded(to.to_vec()))),
+        _ => Err(refuse(
+            "wrong number of arguments: SCAN [prefix | from to]".to_string(),
+        )),
+    }
+}
+
+fn parse_number(word: &[u8]) -> Option<u64> {
+    std::str::from_utf8(word).ok()?.parse().ok()
+}
+
+/// ASOF's time, in µs: unix milliseconds, or back from `now_micros` by
+/// `-Nms`, `-Ns`, `-Nm` or `-Nh`.
+fn parse_time(word: &[u8], now_micros: u64) -> Result<u64, String> {
+    let wrong = || {
+        format!(
+            "ASOF needs a time: unix milliseconds (as NOW prints them) or back from now \
+             (-200ms, -5s, -2m, -1h), got {}",
+            readable(word)
+        )
+    };
+    let text = std::str::from_utf8(word).map_err(|_| wrong())?;
+    let Some(back) = text.strip_prefix('-') else {
+        let millis: u64 = text.parse().map_err(|_| wrong())?;
+        return millis.checked_mul(1_000).ok_or_else(wrong);
+    };
+    let digits = back
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(back.len());
+    let (count, unit) = back.split_at(digits);
+    let unit_micros: u64 = match unit {
+        "ms" => 1_000,
+        "s" => 1_000_000,
+        "m" => 60_000_000,
+        "h" => 3_600_000_000,
+        _ => return Err(wrong()),
+    };
+    let count: u64 = count.parse().map_err(|_| wrong())?;
+    count
+        .checked_mul(unit_micros)
+        .and_then(|back| now_micros.checked_sub(back))
+        .ok_or_else(|| format!("{text} from now is before 1970"))
+}
+
+fn now(db: &Db, out: &mut dyn Write) -> io::Result<()> {
+    let micros = db.clock().now_micros();
+    writeln!(out, "{} ms ({})", micros / 1_000, utc(micros))
+}
+
+/// `micros` since the epoch as ISO-8601 UTC to the millisecond:
+/// `2024-04-05T19:34:38.901Z`.
+fn utc(micros: u64) -> String {
+    let seconds = micros / 1_000_000;
+    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        second_of_day / 3_600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+        micros / 1_000 % 1_000
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
+/// `civil_from_days`, for days >= 0).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `1 s`, `1 h`, `200 ms`: the largest unit that divides `micros`.
+fn duration(micros: u64) -> String {
+    for (unit, name) in [
+        (3_600_000_000, "h"),
+        (60_000_000, "min"),
+        (1_000_000, "s"),
+        (1_000, "ms"),
+    ] {
+        if micros >= unit && micros.is_multiple_of(unit) {
+            return format!("{} {name}", micros / unit);
+        }
+    }
+    format!("{micros} µs")
 }
 
 /// The smallest key above every key that starts with `prefix`; `None` if
@@ -356,12 +875,35 @@ fn stats(db: &Db, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn help(out: &mut dyn Write) -> io::Result<()> {
+    // A usage longer than the column gets a line of its own.
+    const WIDTH: usize = 26;
     for (_, usage, what) in COMMANDS {
-        writeln!(out, "{usage:<24} {what}")?;
+        match usage.len() {
+            0..WIDTH => writeln!(out, "{usage:<WIDTH$} {what}")?,
+            _ => writeln!(out, "{usage}\n{:WIDTH$} {what}", "")?,
+        }
     }
     writeln!(
         out,
-        "Quote keys and values for spaces (\"a b\"); \\xNN, \\\" and \\\\ escape bytes."
+        "ASOF time: unix milliseconds (as NOW prints them), or back from now: -200ms, -5s, -2m, -1h."
+    )?;
+    writeln!(
+        out,
+        "The timeline takes a sample per {} and keeps {}: a read as of a time sees every write made \
+         more than {} before it, and none made after it.",
+        duration(TIMELINE.resolution_micros),
+        duration(TIMELINE.retention_micros),
+        duration(TIMELINE.resolution_micros)
+    )?;
+    writeln!(
+        out,
+        "Snapshots and transactions are in memory: the end of the session drops them. \
+         BATCH and FLUSH act on the database, even in a transaction."
+    )?;
+    writeln!(
+        out,
+        "Quote keys and values for spaces (\"a b\") and to read a key named AT or ASOF; \
+         \\xNN, \\\" and \\\\ escape bytes."
     )
 }
 
@@ -372,18 +914,36 @@ fn plural(count: u64, noun: &str) -> String {
     }
 }
 
+/// One word of a command line; `bare` if it had no quotes and no escapes
+/// (only a bare `AT` or `ASOF` is a keyword).
+struct Word {
+    bytes: Vec<u8>,
+    bare: bool,
+}
+
+/// The word being read, started if need be; `bare: false` marks it as
+/// quoted or escaped.
+fn started(word: &mut Option<Word>, bare: bool) -> &mut Word {
+    let word = word.get_or_insert_with(|| Word {
+        bytes: Vec::new(),
+        bare: true,
+    });
+    word.bare &= bare;
+    word
+}
+
 /// Splits a line into words: spaces separate them, double quotes group
 /// them (`"a b"`, `""` is the empty word), `\xNN`, `\"` and `\\` are bytes.
-fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+fn split(line: &[u8]) -> Result<Vec<Word>, String> {
     let mut words = Vec::new();
-    let mut word: Option<Vec<u8>> = None;
+    let mut word: Option<Word> = None;
     let mut quoted = false;
     let mut bytes = line.iter().copied();
     while let Some(byte) = bytes.next() {
         match byte {
             b'"' => {
                 quoted = !quoted;
-                word.get_or_insert_with(Vec::new);
+                started(&mut word, false);
             }
             b'\\' => {
                 let escaped = match bytes.next() {
@@ -398,10 +958,10 @@ fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, String> {
                     Some(byte @ (b'"' | b'\\')) => byte,
                     _ => return Err("a backslash escapes only \\xNN, \\\" and \\\\".to_string()),
                 };
-                word.get_or_insert_with(Vec::new).push(escaped);
+                started(&mut word, false).bytes.push(escaped);
             }
             byte if byte.is_ascii_whitespace() && !quoted => words.extend(word.take()),
-            byte => word.get_or_insert_with(Vec::new).push(byte),
+            byte => started(&mut word, true).bytes.push(byte),
         }
     }
     if quoted {
