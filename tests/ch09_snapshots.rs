@@ -372,7 +372,7 @@ fn after_a_reopen_with_the_snapshot_dropped_reads_see_the_newest_writes() {
             let snapshot = db.snapshot();
             let before = collect(db.scan(..));
             for i in 0..120 {
-                if (i + round) % 6 == 0 {
+                if (i + round).is_multiple_of(6) {
                     db.delete(b(&key(i))).unwrap();
                     model.remove(&b(&key(i)));
                 } else {
@@ -440,7 +440,10 @@ impl Compaction for CompactAll {
             return Ok(());
         }
         let version = context.manifest.version();
-        let Some(deepest) = (0..LEVEL_COUNT).rev().find(|&l| !version.level(l).is_empty()) else {
+        let Some(deepest) = (0..LEVEL_COUNT)
+            .rev()
+            .find(|&l| !version.level(l).is_empty())
+        else {
             return Ok(());
         };
         for level in 0..=deepest.min(LEVEL_COUNT - 2) {
@@ -622,7 +625,11 @@ fn seq_as_of_uses_the_next_samples_seq_once_the_resolution_has_passed() {
     let samples = as_of_samples();
     let o = timeline_options(1000, 1 << 40);
     let cases: [(u64, SeqNo, &str); 11] = [
-        (10_000, 0, "a time equal to a sample's time answers that sample's seq"),
+        (
+            10_000,
+            0,
+            "a time equal to a sample's time answers that sample's seq",
+        ),
         (
             10_999,
             0,
@@ -634,10 +641,26 @@ fn seq_as_of_uses_the_next_samples_seq_once_the_resolution_has_passed() {
             "exactly at t_0 + resolution = T every write between samples 0 and 1 was made before \
              T: the next sample's seq (the test is t_j + resolution > T, strictly)",
         ),
-        (12_499, 5, "between t_0 + resolution and the next sample: its seq"),
-        (12_500, 5, "a time equal to a sample's time answers that sample's seq"),
-        (13_499, 5, "within the resolution after sample 1: its own seq"),
-        (13_500, 9, "exactly one resolution after sample 1: the next sample's seq"),
+        (
+            12_499,
+            5,
+            "between t_0 + resolution and the next sample: its seq",
+        ),
+        (
+            12_500,
+            5,
+            "a time equal to a sample's time answers that sample's seq",
+        ),
+        (
+            13_499,
+            5,
+            "within the resolution after sample 1: its own seq",
+        ),
+        (
+            13_500,
+            9,
+            "exactly one resolution after sample 1: the next sample's seq",
+        ),
         (15_000, 9, "at the last sample: its seq"),
         (
             15_999,
@@ -650,7 +673,11 @@ fn seq_as_of_uses_the_next_samples_seq_once_the_resolution_has_passed() {
             12,
             "one resolution after the last sample every write was made before T: last_seq",
         ),
-        (20_000, 12, "now itself, long after the last sample: last_seq"),
+        (
+            20_000,
+            12,
+            "now itself, long after the last sample: last_seq",
+        ),
     ];
     for (time, want, why) in cases {
         let got = seq_as_of(&samples, time, 20_000, 12, &o);
@@ -679,7 +706,13 @@ fn seq_as_of_before_the_first_sample_is_0_only_if_nothing_was_written_before_it(
     let late = [sample(10_000, 4), sample(12_500, 7)];
     let got = seq_as_of(&late, 9000, 20_000, 12, &o);
     assert!(
-        matches!(got, Err(Error::OutOfHistory { time_micros: 9000, .. })),
+        matches!(
+            got,
+            Err(Error::OutOfHistory {
+                time_micros: 9000,
+                ..
+            })
+        ),
         "writes 1–4 were made before the first sample, at times nobody recorded: a read as of a \
          time before it is Error::OutOfHistory (with that time), never a guess; got {got:?}"
     );
@@ -707,7 +740,13 @@ fn seq_as_of_refuses_the_future_and_times_outside_the_retention_window() {
     let o = timeline_options(1000, 5000);
     let got = seq_as_of(&samples, 20_001, 20_000, 12, &o);
     assert!(
-        matches!(got, Err(Error::OutOfHistory { time_micros: 20_001, .. })),
+        matches!(
+            got,
+            Err(Error::OutOfHistory {
+                time_micros: 20_001,
+                ..
+            })
+        ),
         "a time after now is the future: Error::OutOfHistory, never today's data; got {got:?}"
     );
     let got = seq_as_of(&samples, 20_000, 20_000, 12, &o);
@@ -719,7 +758,13 @@ fn seq_as_of_refuses_the_future_and_times_outside_the_retention_window() {
     );
     let got = seq_as_of(&samples, 14_999, 20_000, 12, &o);
     assert!(
-        matches!(got, Err(Error::OutOfHistory { time_micros: 14_999, .. })),
+        matches!(
+            got,
+            Err(Error::OutOfHistory {
+                time_micros: 14_999,
+                ..
+            })
+        ),
         "one µs before now − retention is outside the window: compaction may have dropped what it \
          saw, so Error::OutOfHistory; got {got:?}"
     );
@@ -753,21 +798,37 @@ fn retained_counts_the_oldest_samples_no_read_in_the_window_needs() {
     ];
     let o = timeline_options(100, 1500);
     let cases: [(u64, usize, &str); 7] = [
-        (3499, 0, "the window starts at 1999, before the second sample: every sample is needed"),
+        (
+            3499,
+            0,
+            "the window starts at 1999, before the second sample: every sample is needed",
+        ),
         (
             3500,
             1,
             "the window starts at 2000 exactly: the sample at 2000 answers a read as of the \
              start, the one at 1000 is needed by no read",
         ),
-        (4499, 1, "the window starts at 2999: the sample at 2000 still answers its start"),
-        (4500, 2, "the window starts at 3000 exactly: the samples before it are not needed"),
+        (
+            4499,
+            1,
+            "the window starts at 2999: the sample at 2000 still answers its start",
+        ),
+        (
+            4500,
+            2,
+            "the window starts at 3000 exactly: the samples before it are not needed",
+        ),
         (
             100_000,
             3,
             "long after every sample: keep the last one, it answers every read in the window",
         ),
-        (1000, 0, "now − retention underflows: nothing is outside the window"),
+        (
+            1000,
+            0,
+            "now − retention underflows: nothing is outside the window",
+        ),
         (0, 0, "a clock at 0: nothing is outside the window"),
     ];
     for (now, want, why) in cases {
@@ -824,7 +885,7 @@ fn round_batch(round: u32, keys: u32) -> (WriteBatch, Vec<(Bytes, Option<Bytes>)
     let mut ops = Vec::new();
     for i in 0..keys {
         let k = b(&key(i));
-        if (i + round) % 5 == 0 {
+        if (i + round).is_multiple_of(5) {
             batch = batch.delete(k.clone());
             ops.push((k, None));
         } else {
@@ -896,7 +957,7 @@ fn reads_as_of_a_time_see_the_database_as_it_was_through_flushes_compactions_and
             let mut model = states[states.len() - 1].clone();
             for i in 0..60 {
                 let k = b(&key(i));
-                if (i + round) % 5 == 0 {
+                if (i + round).is_multiple_of(5) {
                     db.delete(k.clone()).unwrap();
                     model.remove(&k);
                 } else {
@@ -1140,7 +1201,10 @@ fn two_transactions_incrementing_one_counter_cannot_both_commit() {
     first.put(b("counter"), b(&(one + 1).to_string()));
     second.put(b("counter"), b(&(two + 1).to_string()));
     let got = commit(first);
-    assert!(got.is_ok(), "the first commit has nothing to conflict with: {got:?}");
+    assert!(
+        got.is_ok(),
+        "the first commit has nothing to conflict with: {got:?}"
+    );
     let got = commit(second);
     assert!(
         matches!(&got, Err(Error::Conflict { key }) if key == "counter"),
@@ -1227,11 +1291,21 @@ fn a_transaction_reads_its_own_writes_in_get_and_scan() {
         Some(b("d2")),
         "get must see a key the transaction put that the database does not hold"
     );
-    assert_eq!(t.get(b"e").unwrap(), Some(b("e1")), "other keys come from the snapshot");
-    let want: Pairs = [("a", "a2"), ("b", "b2"), ("d", "d2"), ("e", "e1"), ("f", "f2")]
-        .iter()
-        .map(|(k, v)| (b(k), b(v)))
-        .collect();
+    assert_eq!(
+        t.get(b"e").unwrap(),
+        Some(b("e1")),
+        "other keys come from the snapshot"
+    );
+    let want: Pairs = [
+        ("a", "a2"),
+        ("b", "b2"),
+        ("d", "d2"),
+        ("e", "e1"),
+        ("f", "f2"),
+    ]
+    .iter()
+    .map(|(k, v)| (b(k), b(v)))
+    .collect();
     let got = t.scan(..).unwrap();
     assert!(
         got == want,
@@ -1297,7 +1371,11 @@ fn a_conflicting_commit_writes_nothing() {
         Some(b("1")),
         "a conflicting commit must not apply its deletes"
     );
-    assert_eq!(db.get(b"x").unwrap(), Some(b("5")), "the other write stands");
+    assert_eq!(
+        db.get(b"x").unwrap(),
+        Some(b("5")),
+        "the other write stands"
+    );
     assert_eq!(
         db.last_seq(),
         before,
@@ -1340,7 +1418,11 @@ fn a_read_only_transaction_commits_and_a_dropped_one_writes_nothing() {
         None,
         "a dropped transaction writes nothing"
     );
-    assert_eq!(db.last_seq(), before, "a dropped transaction writes nothing");
+    assert_eq!(
+        db.last_seq(),
+        before,
+        "a dropped transaction writes nothing"
+    );
     assert!(
         db.pins().is_empty(),
         "a committed or dropped transaction must release its snapshot's pin"
@@ -1586,7 +1668,9 @@ impl CommitStep {
                 }
                 db.write(batch, WriteOptions { sync: true })
             }
-            CommitStep::Commit { tag, sync } => begin_writing(db, tag)?.commit(WriteOptions { sync }),
+            CommitStep::Commit { tag, sync } => {
+                begin_writing(db, tag)?.commit(WriteOptions { sync })
+            }
             CommitStep::Race { tag } => {
                 let first = begin_writing(db, tag)?;
                 let second = begin_writing(db, tag + 100)?;
@@ -1627,7 +1711,7 @@ fn commit_workload() -> Vec<CommitStep> {
         } else {
             CommitStep::Commit {
                 tag,
-                sync: tag % 2 == 0,
+                sync: tag.is_multiple_of(2),
             }
         });
     }
@@ -1750,13 +1834,18 @@ fn run_timed_rounds(fs: &SimFs, clock: &SimClock, rounds: u32) -> Progress {
         clock.set(T0 + 10 * SECOND * u64::from(round));
         let (batch, _) = round_batch(round, 8);
         if db
-            .write(batch, WriteOptions { sync: round % 2 == 0 })
+            .write(
+                batch,
+                WriteOptions {
+                    sync: round.is_multiple_of(2),
+                },
+            )
             .is_err()
         {
             break;
         }
         progress.acked += 1;
-        if round % 2 == 0 {
+        if round.is_multiple_of(2) {
             progress.synced = progress.acked;
         }
     }
@@ -1777,7 +1866,11 @@ fn a_crash_at_any_operation_keeps_every_read_as_of_a_time_right() {
         });
         let dry_run = SimFs::new();
         let full = run_timed_rounds(&dry_run, &SimClock::at(T0), ROUNDS);
-        assert_eq!(full.acked, rounds.len(), "without a crash every round is written");
+        assert_eq!(
+            full.acked,
+            rounds.len(),
+            "without a crash every round is written"
+        );
         for point in CrashPoint::sweep(dry_run.op_count(), 0x7e) {
             let fs = SimFs::new();
             let clock = SimClock::at(T0);
@@ -1806,7 +1899,10 @@ fn a_crash_at_any_operation_keeps_every_read_as_of_a_time_right() {
             for round in 0..ROUNDS as usize {
                 let time = T0 + 10 * SECOND * round as u64 + 5 * SECOND;
                 let got = collect(db.scan_as_of(.., time).unwrap_or_else(|e| {
-                    panic!("scan_as_of(5 s after round {round}) failed: {e}\n{}", context())
+                    panic!(
+                        "scan_as_of(5 s after round {round}) failed: {e}\n{}",
+                        context()
+                    )
                 }));
                 let want = pairs(&states[(round + 1).min(kept)]);
                 assert!(
@@ -1818,7 +1914,10 @@ fn a_crash_at_any_operation_keeps_every_read_as_of_a_time_right() {
                 );
             }
             let got = collect(db.scan_as_of(.., T0 - 1).unwrap_or_else(|e| {
-                panic!("scan_as_of(before the first round) failed: {e}\n{}", context())
+                panic!(
+                    "scan_as_of(before the first round) failed: {e}\n{}",
+                    context()
+                )
             }));
             assert!(
                 got.is_empty(),
