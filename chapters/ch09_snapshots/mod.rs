@@ -84,7 +84,7 @@ impl Db {
     pub fn get_as_of(&self, key: &[u8], time_micros: u64) -> Result<Option<Bytes>> {
         let _ = (key, time_micros);
         todo!(
-            "ch09: the history's seq for the time, pinned while you read at it — book §9.4, task 2"
+            "ch09: the history's seq for the time, pinned while you read at it — book §9.5, task 2"
         )
     }
 
@@ -97,7 +97,7 @@ impl Db {
         time_micros: u64,
     ) -> Result<Scan> {
         let _ = (range, time_micros);
-        todo!("ch09: as get_as_of, with a scan at the seq — book §9.4, task 2")
+        todo!("ch09: as get_as_of, with a scan at the seq — book §9.5, task 2")
     }
 
     /// The sequence number the history maps `time_micros` to, pinned

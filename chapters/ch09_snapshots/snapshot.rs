@@ -30,7 +30,7 @@ pub struct Snapshot<'db> {
 impl Db {
     /// A snapshot at the last published sequence number.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        todo!("ch09: choose last_seq and pin it, under the pins' lock — book §9.4, task 1")
+        todo!("ch09: choose last_seq and pin it, under the pins' lock — book §9.5, task 1")
     }
 }
 
@@ -43,18 +43,18 @@ impl Snapshot<'_> {
     /// The value of `key` as of the snapshot.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
         let _ = key;
-        todo!("ch09: a read at the snapshot's number — book §9.4, task 1")
+        todo!("ch09: a read at the snapshot's number — book §9.5, task 1")
     }
 
     /// The live pairs with keys in `range`, as of the snapshot.
     pub fn scan<'k>(&self, range: impl RangeBounds<&'k [u8]>) -> Scan {
         let _ = range;
-        todo!("ch09: a scan at the snapshot's number — book §9.4, task 1")
+        todo!("ch09: a scan at the snapshot's number — book §9.5, task 1")
     }
 }
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
-        // TODO(ch09): release the pin — book §9.4, task 1
+        // TODO(ch09): release the pin — book §9.5, task 1
     }
 }

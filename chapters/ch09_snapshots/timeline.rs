@@ -89,7 +89,7 @@ pub fn sample_for(
 ) -> Option<Sample> {
     let _ = (samples, first_seq, now_micros, options);
     todo!(
-        "ch09: a sample (now, first_seq − 1) if none is younger than the resolution — book §9.4, task 2"
+        "ch09: a sample (now, first_seq − 1) if none is younger than the resolution — book §9.5, task 2"
     )
 }
 
@@ -118,7 +118,7 @@ pub fn seq_as_of(
 ) -> Result<SeqNo> {
     let _ = (samples, time_micros, now_micros, last_seq, options);
     todo!(
-        "ch09: the future, the window, the last sample at or before the time, the resolution — book §9.4, task 2"
+        "ch09: the future, the window, the last sample at or before the time, the resolution — book §9.5, task 2"
     )
 }
 
@@ -128,7 +128,7 @@ pub fn seq_as_of(
 /// itself). `0` if the window starts before the second sample.
 pub fn retained(samples: &[Sample], now_micros: u64, options: &TimelineOptions) -> usize {
     let _ = (samples, now_micros, options);
-    todo!("ch09: the samples before the last one at or before now − retention — book §9.4, task 2")
+    todo!("ch09: the samples before the last one at or before now − retention — book §9.5, task 2")
 }
 
 /// A database's timeline: the samples in memory, appended to `TIMELINE`

@@ -80,7 +80,7 @@ impl Transaction<'_> {
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
         let _ = key;
         todo!(
-            "ch09: own writes first; else read at the snapshot and remember what was seen — book §9.4, task 3"
+            "ch09: own writes first; else read at the snapshot and remember what was seen — book §9.5, task 3"
         )
     }
 
@@ -92,7 +92,7 @@ impl Transaction<'_> {
     pub fn scan<'k>(&mut self, range: impl RangeBounds<&'k [u8]>) -> Result<Vec<(Bytes, Bytes)>> {
         let _ = range;
         todo!(
-            "ch09: merge the snapshot's pairs with your own writes in the range, own writes winning — book §9.4, task 3"
+            "ch09: merge the snapshot's pairs with your own writes in the range, own writes winning — book §9.5, task 3"
         )
     }
 
@@ -105,7 +105,7 @@ impl Transaction<'_> {
     pub fn commit(self, options: WriteOptions) -> Result<()> {
         let _ = options;
         todo!(
-            "ch09: with write_with: validate every read against the latest value, then one batch — book §9.4, task 3"
+            "ch09: with write_with: validate every read against the latest value, then one batch — book §9.5, task 3"
         )
     }
 }

@@ -83,7 +83,7 @@ impl Db {
     /// then a read at it. Fails with [`Error::OutOfHistory`] for a time the
     /// history cannot answer, or if the database has no history.
     pub fn get_as_of(&self, key: &[u8], time_micros: u64) -> Result<Option<Bytes>> {
-        // BEGIN SOLUTION todo(key, time_micros): the history's seq for the time, pinned while you read at it — book §9.4, task 2
+        // BEGIN SOLUTION todo(key, time_micros): the history's seq for the time, pinned while you read at it — book §9.5, task 2
         let seq = self.pin_as_of(time_micros)?;
         let value = self.get_at(key, seq);
         self.pins().unpin(seq);
@@ -99,7 +99,7 @@ impl Db {
         range: impl RangeBounds<&'k [u8]>,
         time_micros: u64,
     ) -> Result<Scan> {
-        // BEGIN SOLUTION todo(range, time_micros): as get_as_of, with a scan at the seq — book §9.4, task 2
+        // BEGIN SOLUTION todo(range, time_micros): as get_as_of, with a scan at the seq — book §9.5, task 2
         let seq = self.pin_as_of(time_micros)?;
         let scan = self.scan_at(crate::ch07_engine::owned_bounds(&range), seq);
         self.pins().unpin(seq);

@@ -36,7 +36,7 @@ pub struct Snapshot<'db> {
 impl Db {
     /// A snapshot at the last published sequence number.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        // BEGIN SOLUTION todo(): choose last_seq and pin it, under the pins' lock — book §9.4, task 1
+        // BEGIN SOLUTION todo(): choose last_seq and pin it, under the pins' lock — book §9.5, task 1
         let seq = self.pins().pin(|| self.last_seq());
         Snapshot { db: self, seq }
         // END SOLUTION
@@ -51,14 +51,14 @@ impl Snapshot<'_> {
 
     /// The value of `key` as of the snapshot.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        // BEGIN SOLUTION todo(key): a read at the snapshot's number — book §9.4, task 1
+        // BEGIN SOLUTION todo(key): a read at the snapshot's number — book §9.5, task 1
         self.db.get_at(key, self.seq)
         // END SOLUTION
     }
 
     /// The live pairs with keys in `range`, as of the snapshot.
     pub fn scan<'k>(&self, range: impl RangeBounds<&'k [u8]>) -> Scan {
-        // BEGIN SOLUTION todo(range): a scan at the snapshot's number — book §9.4, task 1
+        // BEGIN SOLUTION todo(range): a scan at the snapshot's number — book §9.5, task 1
         self.db.scan_at(owned_bounds(&range), self.seq)
         // END SOLUTION
     }
@@ -66,7 +66,7 @@ impl Snapshot<'_> {
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
-        // BEGIN SOLUTION hide: release the pin — book §9.4, task 1
+        // BEGIN SOLUTION hide: release the pin — book §9.5, task 1
         self.db.pins().unpin(self.seq);
         // END SOLUTION
     }

@@ -88,7 +88,7 @@ pub fn sample_for(
     now_micros: u64,
     options: &TimelineOptions,
 ) -> Option<Sample> {
-    // BEGIN SOLUTION todo(samples, first_seq, now_micros, options): a sample (now, first_seq − 1) if none is younger than the resolution — book §9.4, task 2
+    // BEGIN SOLUTION todo(samples, first_seq, now_micros, options): a sample (now, first_seq − 1) if none is younger than the resolution — book §9.5, task 2
     let seq = first_seq.saturating_sub(1);
     match samples.last() {
         None => Some(Sample {
@@ -131,7 +131,7 @@ pub fn seq_as_of(
     last_seq: SeqNo,
     options: &TimelineOptions,
 ) -> Result<SeqNo> {
-    // BEGIN SOLUTION todo(samples, time_micros, now_micros, last_seq, options): the future, the window, the last sample at or before the time, the resolution — book §9.4, task 2
+    // BEGIN SOLUTION todo(samples, time_micros, now_micros, last_seq, options): the future, the window, the last sample at or before the time, the resolution — book §9.5, task 2
     let out = |detail: String| Error::OutOfHistory {
         time_micros,
         detail,
@@ -179,7 +179,7 @@ pub fn seq_as_of(
 /// or before the window's start (that one answers a read as of the start
 /// itself). `0` if the window starts before the second sample.
 pub fn retained(samples: &[Sample], now_micros: u64, options: &TimelineOptions) -> usize {
-    // BEGIN SOLUTION todo(samples, now_micros, options): the samples before the last one at or before now − retention — book §9.4, task 2
+    // BEGIN SOLUTION todo(samples, now_micros, options): the samples before the last one at or before now − retention — book §9.5, task 2
     let window_start = now_micros.saturating_sub(options.retention_micros);
     samples
         .partition_point(|s| s.time_micros <= window_start)

@@ -87,7 +87,7 @@ impl Transaction<'_> {
     /// The value of `key`: its own write if it made one, else the
     /// snapshot's, which it remembers for the commit to check.
     pub fn get(&mut self, key: &[u8]) -> Result<Option<Bytes>> {
-        // BEGIN SOLUTION todo(key): own writes first; else read at the snapshot and remember what was seen — book §9.4, task 3
+        // BEGIN SOLUTION todo(key): own writes first; else read at the snapshot and remember what was seen — book §9.5, task 3
         if let Some(written) = self.writes.get(key) {
             return Ok(written.clone());
         }
@@ -107,7 +107,7 @@ impl Transaction<'_> {
     /// remembered as read. Collected into a `Vec`: a transaction's scans
     /// are meant to be bounded.
     pub fn scan<'k>(&mut self, range: impl RangeBounds<&'k [u8]>) -> Result<Vec<(Bytes, Bytes)>> {
-        // BEGIN SOLUTION todo(range): merge the snapshot's pairs with your own writes in the range, own writes winning — book §9.4, task 3
+        // BEGIN SOLUTION todo(range): merge the snapshot's pairs with your own writes in the range, own writes winning — book §9.5, task 3
         // `BTreeMap::range` panics on a range that ends before it starts:
         // such a range holds none of the own writes.
         let bounds = owned_bounds(&range);
@@ -153,7 +153,7 @@ impl Transaction<'_> {
     /// transaction that wrote nothing commits without a check (its reads
     /// were consistent: they came from one snapshot).
     pub fn commit(self, options: WriteOptions) -> Result<()> {
-        // BEGIN SOLUTION todo(options): with write_with: validate every read against the latest value, then one batch — book §9.4, task 3
+        // BEGIN SOLUTION todo(options): with write_with: validate every read against the latest value, then one batch — book §9.5, task 3
         if self.writes.is_empty() {
             return Ok(());
         }
