@@ -16,6 +16,7 @@ use crate::types::{Entry, SEQ_MAX, SeqNo};
 // BEGIN SOLUTION hide
 use super::ReadState;
 use super::merge::Source;
+use crate::ch04_bloom::bloom_hash;
 use crate::types::Value;
 use std::sync::atomic::Ordering;
 // END SOLUTION
@@ -61,6 +62,8 @@ impl Db {
                 return Ok(visible(value));
             }
         }
+        // One hash for every table's filter (chapter 4), not one per table.
+        let hash = bloom_hash(key);
         for (level, tables) in state.levels.iter().enumerate() {
             // Level 0: every table whose range holds the key, newest first.
             // Deeper levels: the one table whose range can hold it.
@@ -75,7 +78,7 @@ impl Db {
                 self.stats
                     .tables_read_by_gets
                     .fetch_add(1, Ordering::Relaxed);
-                if let Some(value) = live.table.get(key, seq)? {
+                if let Some(value) = live.table.get_hashed(key, hash, seq)? {
                     return Ok(visible(value));
                 }
             }
@@ -145,6 +148,7 @@ fn overlaps(live: &LiveTable, (lower, upper): &(Bound<Bytes>, Bound<Bytes>)) -> 
     above_lower && !past_upper(smallest, upper)
 }
 
+// ANCHOR: ch07_level_cursor
 /// Versions of one level ≥ 1 within bounds, in internal order, owned: it
 /// holds the read state and walks the level's tables in order. Their key
 /// ranges are sorted and disjoint, so the level's versions are one table's
@@ -185,7 +189,11 @@ impl LevelCursor {
     /// Opens the level's next table if it starts within the upper bound;
     /// `false` if there is none.
     fn open_next(&mut self) -> bool {
-        let tables = self.state.levels.get(self.level).map_or(&[][..], Vec::as_slice);
+        let tables = self
+            .state
+            .levels
+            .get(self.level)
+            .map_or(&[][..], Vec::as_slice);
         let Some(live) = tables.get(self.next_table) else {
             return false;
         };
@@ -219,6 +227,7 @@ impl Iterator for LevelCursor {
         }
     }
 }
+// ANCHOR_END: ch07_level_cursor
 // END SOLUTION
 
 /// `true` if `key` lies beyond the upper bound.
