@@ -199,13 +199,17 @@ impl BlockBuilder {
     /// is left empty, ready for the next block.
     pub fn finish(&mut self) -> Vec<u8> {
         // BEGIN SOLUTION todo(): append the offsets and the count, hand out the payload — book §3.4, task 2
-        let mut payload = std::mem::take(&mut self.entries);
-        payload.reserve(BLOCK_OFFSET_LEN_BYTES * (self.offsets.len() + 1));
+        // One allocation of the exact size; the builder keeps its buffers
+        // (cleared, not taken), so the next block is encoded into memory it
+        // already has instead of growing a new Vec from empty.
+        let mut payload = Vec::with_capacity(self.size_bytes());
+        payload.extend_from_slice(&self.entries);
         for offset in &self.offsets {
             payload.extend_from_slice(&offset.to_le_bytes());
         }
         let count = u32::try_from(self.offsets.len()).unwrap_or(u32::MAX);
         payload.extend_from_slice(&count.to_le_bytes());
+        self.entries.clear();
         self.offsets.clear();
         payload
         // END SOLUTION
