@@ -516,17 +516,22 @@ struct Reader<'a> {
     position: usize,
 }
 
+// Every entry a block hands out goes through these three (a scan or a
+// compaction calls them a few times per entry), so they are `#[inline]`
+// and keep the error's formatting out of line, in `too_short`.
 impl Reader<'_> {
+    #[inline]
     fn take(&mut self, len: usize, what: &str) -> Result<Range<usize>, String> {
         let left = self.bytes.len() - self.position;
         if len > left {
-            return Err(format!("{what} needs {len} bytes, {left} left"));
+            return Err(too_short(what, len, left));
         }
         let range = self.position..self.position + len;
         self.position += len;
         Ok(range)
     }
 
+    #[inline]
     fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
         let range = self.take(N, what)?;
         let mut array = [0; N];
@@ -534,9 +539,15 @@ impl Reader<'_> {
         Ok(array)
     }
 
+    #[inline]
     fn bytes_with_len(&mut self, what: &str) -> Result<Range<usize>, String> {
         let len = u32::from_le_bytes(self.array(what)?) as usize;
         self.take(len, what)
     }
+}
+
+#[cold]
+fn too_short(what: &str, len: usize, left: usize) -> String {
+    format!("{what} needs {len} bytes, {left} left")
 }
 // END SOLUTION
