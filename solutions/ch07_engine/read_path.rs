@@ -95,7 +95,9 @@ impl Db {
     pub fn scan_at(&self, bounds: (Bound<Bytes>, Bound<Bytes>), seq: SeqNo) -> Scan {
         // BEGIN SOLUTION todo(bounds, seq): a source per memtable and per overlapping table, merged at seq — book §7.4, task 3
         let state = self.read_state();
-        let mut sources: Vec<Source> = Vec::new();
+        let level0 = state.levels.first().map_or(&[][..], Vec::as_slice);
+        let source_count = 1 + state.frozen.len() + level0.len() + state.levels.len();
+        let mut sources: Vec<Source> = Vec::with_capacity(source_count);
         let memtables =
             std::iter::once(&state.active).chain(state.frozen.iter().map(|f| &f.memtable));
         for memtable in memtables {
@@ -106,7 +108,7 @@ impl Db {
             )));
         }
         // Level 0's tables overlap: a cursor for each that meets the bounds.
-        for live in state.levels.iter().take(1).flatten() {
+        for live in level0 {
             if overlaps(live, &bounds) {
                 sources.push(Box::new(TableCursor::new(Arc::clone(live), bounds.clone())));
             }
