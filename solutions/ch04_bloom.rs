@@ -27,7 +27,8 @@
 //!
 //! You write: [`bloom_hash`], [`probe_count`], [`BloomFilterBuilder`]
 //! (`new`, `add_key`, `finish`), [`BloomFilter::decode`] and
-//! [`BloomFilter::may_contain`]. Book: "4. The bloom filter".
+//! [`BloomFilter::may_contain_hash`] (which [`BloomFilter::may_contain`]
+//! calls). Book: "4. The bloom filter".
 //!
 //! Invariant: never a false negative — every key added answers `true`.
 
@@ -220,12 +221,20 @@ impl BloomFilter {
     }
     // ANCHOR_END: ch04_decode
 
-    // ANCHOR: ch04_may_contain
     /// `false` if `key` was certainly never added; `true` if it may have
-    /// been.
+    /// been: [`may_contain_hash`](Self::may_contain_hash) of its
+    /// [`bloom_hash`].
     pub fn may_contain(&self, key: &[u8]) -> bool {
-        // BEGIN SOLUTION todo(key): test the key's probe bits — book §4.4, task 3
-        probe_bits(bloom_hash(key), self.probes, self.bit_count)
+        self.may_contain_hash(bloom_hash(key))
+    }
+
+    // ANCHOR: ch04_may_contain
+    /// [`may_contain`](Self::may_contain) for a key whose [`bloom_hash`] is
+    /// `hash`: a lookup that asks the filters of several tables hashes its
+    /// key once.
+    pub fn may_contain_hash(&self, hash: u64) -> bool {
+        // BEGIN SOLUTION todo(hash): test the hash's probe bits — book §4.4, task 3
+        probe_bits(hash, self.probes, self.bit_count)
             .all(|bit| self.bits[(bit / 8) as usize] & (1 << (bit % 8)) != 0)
         // END SOLUTION
     }

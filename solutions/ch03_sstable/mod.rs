@@ -317,12 +317,31 @@ impl Table {
         {
             return Ok(None);
         }
+        self.get_unfiltered(key, seq)
+    }
+    // ANCHOR_END: ch03_get
+
+    /// [`get`](Self::get) for a key whose
+    /// [`bloom_hash`](crate::ch04_bloom::bloom_hash) is `hash`
+    /// (chapter 4): a read that asks several tables (the engine's `get`,
+    /// chapter 7) hashes its key once, not once per table.
+    pub fn get_hashed(&self, key: &[u8], hash: u64, seq: SeqNo) -> Result<Option<Value>> {
+        if let Some(filter) = &self.filter
+            && !filter.may_contain_hash(hash)
+        {
+            return Ok(None);
+        }
+        self.get_unfiltered(key, seq)
+    }
+
+    /// [`get`](Self::get) past the filter: with the index if the table has
+    /// one, otherwise by scanning.
+    fn get_unfiltered(&self, key: &[u8], seq: SeqNo) -> Result<Option<Value>> {
         match &self.index {
             Some(index) => crate::ch05_index::get_indexed(self, index, key, seq),
             None => self.get_by_scan(key, seq),
         }
     }
-    // ANCHOR_END: ch03_get
 
     // ANCHOR: ch03_get_by_scan
     /// [`get`](Self::get) without filter or index: reads the data blocks

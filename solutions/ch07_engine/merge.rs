@@ -101,8 +101,8 @@ impl MergeIterator {
     pub fn new(sources: Vec<Source>, read_seq: SeqNo) -> MergeIterator {
         // BEGIN SOLUTION todo(sources, read_seq): take the first entry of every source — book §7.4, task 1
         let mut merge = MergeIterator {
+            heap: BinaryHeap::with_capacity(sources.len()),
             sources,
-            heap: BinaryHeap::new(),
             read_seq,
             last_key: None,
             pending_error: None,

@@ -14,7 +14,9 @@ use crate::ch03_sstable::Block;
 use crate::error::Result;
 use crate::types::{Entry, SEQ_MAX, SeqNo};
 // BEGIN SOLUTION hide
+use super::ReadState;
 use super::merge::Source;
+use crate::ch04_bloom::bloom_hash;
 use crate::types::Value;
 use std::sync::atomic::Ordering;
 // END SOLUTION
@@ -60,6 +62,8 @@ impl Db {
                 return Ok(visible(value));
             }
         }
+        // One hash for every table's filter (chapter 4), not one per table.
+        let hash = bloom_hash(key);
         for (level, tables) in state.levels.iter().enumerate() {
             // Level 0: every table whose range holds the key, newest first.
             // Deeper levels: the one table whose range can hold it.
@@ -74,7 +78,7 @@ impl Db {
                 self.stats
                     .tables_read_by_gets
                     .fetch_add(1, Ordering::Relaxed);
-                if let Some(value) = live.table.get(key, seq)? {
+                if let Some(value) = live.table.get_hashed(key, hash, seq)? {
                     return Ok(visible(value));
                 }
             }
@@ -91,7 +95,9 @@ impl Db {
     pub fn scan_at(&self, bounds: (Bound<Bytes>, Bound<Bytes>), seq: SeqNo) -> Scan {
         // BEGIN SOLUTION todo(bounds, seq): a source per memtable and per overlapping table, merged at seq — book §7.4, task 3
         let state = self.read_state();
-        let mut sources: Vec<Source> = Vec::new();
+        let level0 = state.levels.first().map_or(&[][..], Vec::as_slice);
+        let source_count = 1 + state.frozen.len() + level0.len() + state.levels.len();
+        let mut sources: Vec<Source> = Vec::with_capacity(source_count);
         let memtables =
             std::iter::once(&state.active).chain(state.frozen.iter().map(|f| &f.memtable));
         for memtable in memtables {
@@ -101,10 +107,16 @@ impl Db {
                 seq,
             )));
         }
-        for live in state.levels.iter().flatten() {
+        // Level 0's tables overlap: a cursor for each that meets the bounds.
+        for live in level0 {
             if overlaps(live, &bounds) {
                 sources.push(Box::new(TableCursor::new(Arc::clone(live), bounds.clone())));
             }
+        }
+        // Deeper levels are sorted and disjoint: one cursor per level.
+        for level in 1..state.levels.len() {
+            let cursor = LevelCursor::new(Arc::clone(&state), level, bounds.clone());
+            sources.push(Box::new(cursor));
         }
         Scan {
             merge: MergeIterator::new(sources, seq),
@@ -137,6 +149,87 @@ fn overlaps(live: &LiveTable, (lower, upper): &(Bound<Bytes>, Bound<Bytes>)) -> 
     };
     above_lower && !past_upper(smallest, upper)
 }
+
+// ANCHOR: ch07_level_cursor
+/// Versions of one level ≥ 1 within bounds, in internal order, owned: it
+/// holds the read state and walks the level's tables in order. Their key
+/// ranges are sorted and disjoint, so the level's versions are one table's
+/// after another's: the cursor starts at the first table whose largest key
+/// reaches the lower bound and opens the next table (a [`TableCursor`])
+/// only when the one before is exhausted. A seek, which takes one entry,
+/// thus reads one block of the level instead of one block of every table
+/// in it that meets the bounds.
+struct LevelCursor {
+    state: Arc<ReadState>,
+    level: usize,
+    bounds: (Bound<Bytes>, Bound<Bytes>),
+    /// The level's next table to open.
+    next_table: usize,
+    current: Option<TableCursor>,
+}
+
+impl LevelCursor {
+    /// A cursor over level `level` of `state` (≥ 1: sorted, disjoint
+    /// tables) within bounds.
+    fn new(state: Arc<ReadState>, level: usize, bounds: (Bound<Bytes>, Bound<Bytes>)) -> Self {
+        let tables = state.levels.get(level).map_or(&[][..], Vec::as_slice);
+        let next_table = match &bounds.0 {
+            Bound::Included(key) | Bound::Excluded(key) => {
+                tables.partition_point(|live| live.meta.largest.key < key)
+            }
+            Bound::Unbounded => 0,
+        };
+        LevelCursor {
+            state,
+            level,
+            bounds,
+            next_table,
+            current: None,
+        }
+    }
+
+    /// Opens the level's next table if it starts within the upper bound;
+    /// `false` if there is none.
+    fn open_next(&mut self) -> bool {
+        let tables = self
+            .state
+            .levels
+            .get(self.level)
+            .map_or(&[][..], Vec::as_slice);
+        let Some(live) = tables.get(self.next_table) else {
+            return false;
+        };
+        if past_upper(&live.meta.smallest.key, &self.bounds.1) {
+            return false;
+        }
+        self.next_table += 1;
+        self.current = Some(TableCursor::new(Arc::clone(live), self.bounds.clone()));
+        true
+    }
+}
+
+impl Iterator for LevelCursor {
+    type Item = Result<Entry>;
+
+    fn next(&mut self) -> Option<Result<Entry>> {
+        loop {
+            match self.current.as_mut().and_then(Iterator::next) {
+                Some(Ok(entry)) => return Some(Ok(entry)),
+                Some(Err(error)) => {
+                    // Nothing after damage is read: the level ends here.
+                    self.current = None;
+                    self.next_table = usize::MAX;
+                    return Some(Err(error));
+                }
+                None => self.current = None,
+            }
+            if !self.open_next() {
+                return None;
+            }
+        }
+    }
+}
+// ANCHOR_END: ch07_level_cursor
 // END SOLUTION
 
 /// `true` if `key` lies beyond the upper bound.
