@@ -16,6 +16,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -187,9 +188,25 @@ impl Iterator for VersionMerge {
             self.cursors.clear();
             return Some(Err(error));
         }
-        let Reverse((_, index, HeapEntry(entry))) = self.heap.pop()?;
-        self.pull(index);
-        Some(Ok(entry))
+        // The top's cursor refills the top in place: one sift down, where
+        // a pop and a push would sift twice.
+        let mut top = self.heap.peek_mut()?;
+        let index = top.0.1;
+        match self.cursors.get_mut(index).and_then(Iterator::next) {
+            Some(Ok(next)) => {
+                let key = InternalKey::new(next.key.clone(), next.seq);
+                let Reverse((_, _, HeapEntry(entry))) =
+                    std::mem::replace(&mut *top, Reverse((key, index, HeapEntry(next))));
+                Some(Ok(entry))
+            }
+            pulled => {
+                let Reverse((_, _, HeapEntry(entry))) = PeekMut::pop(top);
+                if let Some(Err(error)) = pulled {
+                    self.error.get_or_insert(error);
+                }
+                Some(Ok(entry))
+            }
+        }
     }
 }
 
