@@ -166,7 +166,8 @@ fn with_deadline<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -
     match wait.recv_timeout(DEADLINE) {
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!(
             "the test did not finish within {DEADLINE:?}: does a commit write through the \
-             database inside write_with (it holds the writer lock: return the batch instead)?"
+             database inside write_with (it holds the writer lock: return the batch instead), or \
+             fail with Conflict every time, so that a retry never ends?"
         ),
         _ => match worker.join() {
             Ok(result) => result,
@@ -989,6 +990,65 @@ fn reads_as_of_a_time_see_the_database_as_it_was_through_flushes_compactions_and
     });
 }
 
+// The guarantee at the resolution's edge, through the engine: with one
+// sample a second, writes at 0 s, 0.6 s, 3 s and 3.2 s; a read as of T sees
+// every write made before T − 1 s and none made after T.
+#[test]
+fn a_read_as_of_a_time_sees_every_write_before_it_minus_the_resolution_and_none_after_it() {
+    let fs = SimFs::new();
+    let clock = SimClock::at(T0);
+    let db = open_timeline(with_clock(options(&fs, 1 << 20), &clock), hour());
+    let ms = SECOND / 1000;
+    db.put(b("a"), b("1")).unwrap();
+    clock.set(T0 + 600 * ms);
+    db.put(b("a"), b("2")).unwrap();
+    db.put(b("b"), b("1")).unwrap();
+    clock.set(T0 + 3000 * ms);
+    db.put(b("a"), b("3")).unwrap();
+    clock.set(T0 + 3200 * ms);
+    db.put(b("c"), b("1")).unwrap();
+    clock.set(T0 + 10 * SECOND);
+    let read = |key: &str, at_ms: u64| {
+        db.get_as_of(key.as_bytes(), T0 + at_ms * ms)
+            .unwrap_or_else(|e| panic!("get_as_of({key}, {at_ms} ms) failed: {e}"))
+    };
+    assert!(
+        read("a", 500) != Some(b("2")) && read("b", 500).is_none(),
+        "as of 0.5 s the read saw a write made at 0.6 s, after it: between two samples writes \
+         are placed only within the resolution after the first, so use sample j's own seq while \
+         t_j + resolution > T"
+    );
+    assert_eq!(
+        (read("a", 2000), read("b", 2000)),
+        (Some(b("2")), Some(b("1"))),
+        "as of 2 s the read must see every write made before 1 s (a = 2 and b = 1, made at 0.6 s): \
+         once t_j + resolution ≤ T, the next sample's seq"
+    );
+    assert_eq!(
+        read("c", 3100),
+        None,
+        "as of 3.1 s the read saw c, written at 3.2 s: seq_as_of returned the next sample's seq \
+         (or last_seq) although t_j + resolution > T: writes after sample j may have been made \
+         after T"
+    );
+    let a = read("a", 3100);
+    assert!(
+        a == Some(b("2")) || a == Some(b("3")),
+        "as of 3.1 s, a must be 2 (made at 0.6 s) or 3 (made at 3 s): got {}",
+        text(&a)
+    );
+    assert_eq!(
+        read("a", 4200),
+        Some(b("3")),
+        "as of 4.2 s every write made before 3.2 s is seen: a = 3"
+    );
+    assert_eq!(
+        read("c", 5000),
+        Some(b("1")),
+        "as of 5 s every write is seen"
+    );
+}
+
 // Rounds of synced batches 10 s apart, the last one not synced; after
 // each of the four crash images the reads as of each round's time must
 // agree with the rounds that survived.
@@ -1727,7 +1787,7 @@ struct Progress {
 
 /// The crash workloads' engine: tiny memtables and a tight leveled shape,
 /// so commits flush and compact.
-fn crash_options(fs: &SimFs) -> Options {
+fn crash_options(fs: &SimFs, memtable_bytes: usize) -> Options {
     Options {
         compaction: Some(Arc::new(Leveled {
             options: LeveledOptions {
@@ -1737,13 +1797,13 @@ fn crash_options(fs: &SimFs) -> Options {
                 table_target_bytes: 400,
             },
         })),
-        ..options(fs, 400)
+        ..options(fs, memtable_bytes)
     }
 }
 
-fn run_commits(fs: &SimFs, steps: &[CommitStep]) -> Progress {
+fn run_commits(fs: &SimFs, steps: &[CommitStep], memtable_bytes: usize) -> Progress {
     let mut progress = Progress::default();
-    let Ok(db) = Db::open(dir(), crash_options(fs)) else {
+    let Ok(db) = Db::open(dir(), crash_options(fs, memtable_bytes)) else {
         return progress;
     };
     for step in steps {
@@ -1778,56 +1838,68 @@ fn a_crash_during_commit_leaves_all_of_the_transaction_or_none() {
     with_deadline(|| {
         let steps = commit_workload();
         let states = prefix_states(&steps, CommitStep::apply);
-        let dry_run = SimFs::new();
-        let full = run_commits(&dry_run, &steps);
-        assert_eq!(
-            full.acked,
-            steps.len(),
-            "without a crash every commit of the workload must succeed"
-        );
-        for point in CrashPoint::sweep(dry_run.op_count(), 0x9c) {
-            let fs = SimFs::new();
-            fs.stop_after(point.after_op);
-            let progress = run_commits(&fs, &steps);
-            let image = fs.crash(point.mode);
-            let low = if point.mode == CrashMode::ProcessKill {
-                progress.acked
-            } else {
-                progress.synced
-            };
-            let high = (progress.acked + 1).min(steps.len());
-            let context = || format!("{point}: {progress:?}");
-            let db = Db::open(dir(), crash_options(&image))
-                .unwrap_or_else(|e| panic!("reopening after the crash failed: {e}\n{}", context()));
-            let got = collect(db.scan(..));
-            assert!(
-                (low..=high).any(|k| pairs(&states[k]) == got),
-                "the recovered database is not the state after k steps with {low} <= k <= {high}: \
-                 it holds {}, the state after {low} holds {}. A commit must be one batch (all of \
-                 its writes in one db.write_with), never a write per key\n{}",
-                show(&got),
-                show(&pairs(&states[low])),
-                context()
-            );
-            let mut t = db.transaction();
-            t.get(b"key0000").unwrap();
-            t.put(b("key0000"), b("after"));
-            t.commit(WriteOptions::default())
-                .unwrap_or_else(|e| panic!("a commit after recovery failed: {e}\n{}", context()));
-            assert_eq!(
-                db.get(b"key0000").unwrap(),
-                Some(b("after")),
-                "a commit after recovery must win over every recovered version\n{}",
-                context()
-            );
+        // Tiny memtables (commits flush and compact) and a large one (only
+        // the log's syncs make commits durable).
+        for memtable_bytes in [400, 1 << 20] {
+            sweep_commits(&steps, &states, memtable_bytes);
         }
     });
+}
+
+/// One crash sweep of the commit workload with memtables of
+/// `memtable_bytes`.
+fn sweep_commits(steps: &[CommitStep], states: &[Model], memtable_bytes: usize) {
+    let dry_run = SimFs::new();
+    let full = run_commits(&dry_run, steps, memtable_bytes);
+    assert_eq!(
+        full.acked,
+        steps.len(),
+        "without a crash every commit of the workload must succeed"
+    );
+    for point in CrashPoint::sweep(dry_run.op_count(), 0x9c) {
+        let fs = SimFs::new();
+        fs.stop_after(point.after_op);
+        let progress = run_commits(&fs, steps, memtable_bytes);
+        let image = fs.crash(point.mode);
+        let low = if point.mode == CrashMode::ProcessKill {
+            progress.acked
+        } else {
+            progress.synced
+        };
+        let high = (progress.acked + 1).min(steps.len());
+        let context = || format!("{point} (memtable of {memtable_bytes} bytes): {progress:?}");
+        let db = Db::open(dir(), crash_options(&image, memtable_bytes))
+            .unwrap_or_else(|e| panic!("reopening after the crash failed: {e}\n{}", context()));
+        let got = collect(db.scan(..));
+        assert!(
+            (low..=high).any(|k| pairs(&states[k]) == got),
+            "the recovered database is not the state after k steps with {low} <= k <= {high}: \
+             it holds {}, the state after {low} holds {}. A commit must be one batch (all of \
+             its writes in one db.write_with), never a write per key, and synced if its \
+             options say so\n{}",
+            show(&got),
+            show(&pairs(&states[low])),
+            context()
+        );
+        let mut t = db.transaction();
+        t.get(b"key0000").unwrap();
+        t.put(b("key0000"), b("after"));
+        t.commit(WriteOptions::default())
+            .unwrap_or_else(|e| panic!("a commit after recovery failed: {e}\n{}", context()));
+        assert_eq!(
+            db.get(b"key0000").unwrap(),
+            Some(b("after")),
+            "a commit after recovery must win over every recovered version\n{}",
+            context()
+        );
+    }
 }
 
 /// Rounds 10 s apart on the clock, each one batch, even rounds synced.
 fn run_timed_rounds(fs: &SimFs, clock: &SimClock, rounds: u32) -> Progress {
     let mut progress = Progress::default();
-    let Ok(db) = open_with_timeline(dir(), with_clock(crash_options(fs), clock), hour()) else {
+    let Ok(db) = open_with_timeline(dir(), with_clock(crash_options(fs, 400), clock), hour())
+    else {
         return progress;
     };
     for round in 0..rounds {
@@ -1879,8 +1951,12 @@ fn a_crash_at_any_operation_keeps_every_read_as_of_a_time_right() {
             let image = fs.crash(point.mode);
             clock.set(T0 + 100 * SECOND);
             let context = || format!("{point}: {progress:?}");
-            let db = open_with_timeline(dir(), with_clock(crash_options(&image), &clock), hour())
-                .unwrap_or_else(|e| panic!("reopening after the crash failed: {e}\n{}", context()));
+            let db = open_with_timeline(
+                dir(),
+                with_clock(crash_options(&image, 400), &clock),
+                hour(),
+            )
+            .unwrap_or_else(|e| panic!("reopening after the crash failed: {e}\n{}", context()));
             let got = collect(db.scan(..));
             let low = if point.mode == CrashMode::ProcessKill {
                 progress.acked
@@ -1964,8 +2040,8 @@ fn model_op() -> impl Strategy<Value = ModelOp> {
         2 => Just(ModelOp::Begin),
         3 => (any::<u8>(), k()).prop_map(|(i, k)| ModelOp::TxnGet(i, k)),
         3 => (any::<u8>(), k(), any::<u16>()).prop_map(|(i, k, v)| ModelOp::TxnPut(i, k, v)),
-        1 => (any::<u8>(), k()).prop_map(|(i, k)| ModelOp::TxnDelete(i, k)),
-        1 => (any::<u8>(), k(), k()).prop_map(|(i, a, z)| ModelOp::TxnScan(i, a, z)),
+        2 => (any::<u8>(), k()).prop_map(|(i, k)| ModelOp::TxnDelete(i, k)),
+        2 => (any::<u8>(), k(), k()).prop_map(|(i, a, z)| ModelOp::TxnScan(i, a, z)),
         2 => any::<u8>().prop_map(ModelOp::Commit),
         1 => any::<u8>().prop_map(ModelOp::Abort),
         1 => Just(ModelOp::Flush),
@@ -2031,7 +2107,7 @@ fn model_value(v: u16) -> Bytes {
 fn snapshots_and_transactions_match_a_versioned_model() {
     with_deadline(|| {
         let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 48,
+            cases: 96,
             failure_persistence: None,
             ..ProptestConfig::default()
         });
