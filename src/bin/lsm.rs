@@ -1037,3 +1037,45 @@ fn describe(payload: &(dyn Any + Send)) -> String {
         None => format!("error: panic: {message}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{duration, parse_time, utc};
+
+    #[test]
+    fn utc_prints_iso_8601_to_the_millisecond() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z", "the epoch");
+        // 2024-02-29 (a leap day) is day 19_782; 2000-03-01 is day 11_017.
+        assert_eq!(
+            utc((19_782 * 86_400 + 3_723) * 1_000_000 + 456_789),
+            "2024-02-29T01:02:03.456Z",
+            "a leap day, milliseconds truncated"
+        );
+        assert_eq!(
+            utc(11_017 * 86_400 * 1_000_000),
+            "2000-03-01T00:00:00.000Z",
+            "the day after 2000's leap day"
+        );
+        assert_eq!(
+            utc(((19_722 * 86_400) + 86_399) * 1_000_000),
+            "2023-12-31T23:59:59.000Z",
+            "the last second of a year"
+        );
+    }
+
+    #[test]
+    fn asof_times_are_unix_milliseconds_or_back_from_now() {
+        let now = 10_000_000_000;
+        assert_eq!(parse_time(b"1234", now), Ok(1_234_000), "unix ms");
+        assert_eq!(parse_time(b"-200ms", now), Ok(now - 200_000), "-200ms");
+        assert_eq!(parse_time(b"-5s", now), Ok(now - 5_000_000), "-5s");
+        assert_eq!(parse_time(b"-2m", now), Ok(now - 120_000_000), "-2m");
+        assert_eq!(parse_time(b"-1h", now), Ok(now - 3_600_000_000), "-1h");
+        for bad in [&b"-3d"[..], b"-s", b"soon", b"", b"-1h2", b"-99999h"] {
+            assert!(parse_time(bad, now).is_err(), "{bad:?} is refused");
+        }
+        assert_eq!(duration(1_000_000), "1 s");
+        assert_eq!(duration(3_600_000_000), "1 h");
+        assert_eq!(duration(1_500), "1500 µs");
+    }
+}
