@@ -14,6 +14,12 @@
 //! - A manifest (`MANIFEST-NNNNNN`, see `manifest.rs`): each edit as it is
 //!   replayed, then the version it leads to, level by level; `CURRENT`: the
 //!   manifest it names.
+//! - Chapter 9's timeline (`TIMELINE`, see `timeline.rs`): its log header,
+//!   its samples (time in ISO-8601 UTC and unix µs → seq), their summary
+//!   and any torn tail; a damaged sample or record is printed with its
+//!   offset.
+//! - A database directory (see `dir.rs`): its levels, files and space
+//!   amplification; and its timeline's summary if it has one.
 //!
 //! Any damage (not a torn WAL tail, which recovery drops by design) makes the
 //! command exit with 1 after printing everything it could read.
@@ -21,12 +27,14 @@
 mod dir;
 mod manifest;
 mod table;
+mod timeline;
 mod wal;
 
 use std::fmt;
 use std::path::Path;
 
 use lsm_workbook::ch02_wal::LOG_MAGIC;
+use lsm_workbook::ch09_snapshots::timeline::{TIMELINE_FILE, TIMELINE_TEMP_FILE};
 use lsm_workbook::filename::FileName;
 use lsm_workbook::fs::{Fs, ReadableFile, StdFs};
 use lsm_workbook::types::{Entry, Value};
@@ -35,20 +43,25 @@ use crate::{Result, failed, help_requested, usage_error};
 
 const USAGE: &str = "\
 usage: cargo xtask dump FILE [--limit N]
-       cargo xtask dump DIR [--svg FILE]
+       cargo xtask dump DIR [--svg FILE] [--limit N]
 
 Prints a write-ahead log (*.log), a table (*.sst, or any file that ends
 with the table magic \"LSMWBTAB\"), a manifest (MANIFEST-NNNNNN: each edit,
-then the version) or CURRENT in human-readable form, decoded by the
-reference. Keys and values are shown quoted: printable ASCII as is, other
-bytes as \\xNN, anything longer than 40 bytes cut short with its length.
+then the version), CURRENT or a timeline (TIMELINE: its samples, each a
+time in ISO-8601 UTC and unix µs → the last seq written by then) in
+human-readable form, decoded by the reference. Keys and values are shown
+quoted: printable ASCII as is, other bytes as \\xNN, anything longer than
+40 bytes cut short with its length.
 
 A database directory prints its levels (each table's number, size and key
-range), its files, the tables' live data and space amplification.
+range), its files, the tables' live data and space amplification, and, if
+it has a TIMELINE, the timeline's sample count, first and last samples.
 
 options:
-  --limit N   also print up to N entries of each data block (default 0);
-              a WAL's ops are always printed
+  --limit N   a table: also print up to N entries of each data block
+              (default 0); a TIMELINE: print only its first N samples
+              (default all); a DIR: also print its timeline's first N
+              samples (default 0); a WAL's ops are always printed
   --svg FILE  with a DIR: also draw the level shape into FILE (SVG)
 
 Exits with 1 if the file is damaged (a torn WAL tail is reported, not an
@@ -98,7 +111,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let (file, limit, svg) = parse_args(args)?;
     let path = Path::new(file);
     let out = if path.is_dir() {
-        dump_dir(path, svg.map(Path::new))
+        dump_dir(path, svg.map(Path::new), limit.unwrap_or(0))
     } else {
         dump_file(path, limit).map_err(|e| failed(e.to_string()))?
     };
@@ -113,11 +126,11 @@ pub fn run(args: &[String]) -> Result<()> {
     }
 }
 
-/// The file and the `--limit`.
-fn parse_args(args: &[String]) -> Result<(&str, usize, Option<&str>)> {
+/// The file, the `--limit` (`None` if not given) and the `--svg` file.
+fn parse_args(args: &[String]) -> Result<(&str, Option<usize>, Option<&str>)> {
     help_requested(args, USAGE)?;
     let mut file = None;
-    let mut limit = 0;
+    let mut limit = None;
     let mut svg = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -133,9 +146,11 @@ fn parse_args(args: &[String]) -> Result<(&str, usize, Option<&str>)> {
             other => other.strip_prefix("--limit=").map(Some),
         };
         if let Some(value) = limit_value {
-            limit = value
-                .and_then(|n| n.parse::<usize>().ok())
-                .ok_or_else(|| usage_error("--limit needs a number N ≥ 0", USAGE))?;
+            limit = Some(
+                value
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| usage_error("--limit needs a number N ≥ 0", USAGE))?,
+            );
         } else if arg.starts_with('-') {
             return Err(usage_error(format!("unknown option `{arg}`"), USAGE));
         } else if file.replace(arg.as_str()).is_some() {
@@ -153,20 +168,27 @@ enum Kind {
     Table(&'static str),
     Manifest,
     Current,
+    Timeline,
 }
 
 /// Dumps the database directory `dir` (through [`StdFs`]), drawing its
-/// levels into `svg` if given.
-pub fn dump_dir(dir: &Path, svg: Option<&Path>) -> Out {
+/// levels into `svg` if given; with a timeline, its summary and first
+/// `limit` samples.
+pub fn dump_dir(dir: &Path, svg: Option<&Path>, limit: usize) -> Out {
     let mut out = Out::default();
     say!(out, "{}: database directory", dir.display());
     dir::dump(&StdFs, dir, svg, &mut out);
+    let timeline = dir.join(TIMELINE_FILE);
+    if timeline.is_file() {
+        timeline::dump_in_dir(&StdFs, &timeline, limit, &mut out);
+    }
     out
 }
 
-/// Dumps the file at `path` (through [`StdFs`]). `Err` only if the file
-/// cannot be opened or read at all; damage is reported in the text.
-pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
+/// Dumps the file at `path` (through [`StdFs`]); `limit`: see the usage.
+/// `Err` only if the file cannot be opened or read at all; damage is
+/// reported in the text.
+pub fn dump_file(path: &Path, limit: Option<usize>) -> lsm_workbook::Result<Out> {
     let fs = StdFs;
     let file = fs.open(path)?;
     let kind = kind_of(path, file.as_ref())?;
@@ -189,7 +211,7 @@ pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
                 path.display(),
                 file.len()
             );
-            table::dump(file, limit, &mut out);
+            table::dump(file, limit.unwrap_or(0), &mut out);
         }
         Kind::Manifest => {
             say!(out, "{}: manifest, {} bytes", path.display(), file.len());
@@ -200,6 +222,11 @@ pub fn dump_file(path: &Path, limit: usize) -> lsm_workbook::Result<Out> {
             say!(out, "{}: CURRENT, {} bytes", path.display(), file.len());
             drop(file);
             manifest::dump_current(&fs, path, &mut out);
+        }
+        Kind::Timeline => {
+            say!(out, "{}: timeline, {} bytes", path.display(), file.len());
+            drop(file);
+            timeline::dump_file(&fs, path, limit, &mut out);
         }
     }
     Ok(out)
@@ -215,6 +242,7 @@ fn kind_of(path: &Path, file: &dyn ReadableFile) -> lsm_workbook::Result<Kind> {
     match FileName::parse(name) {
         Some(FileName::Manifest(_)) => return Ok(Kind::Manifest),
         Some(FileName::Current) => return Ok(Kind::Current),
+        _ if name == TIMELINE_FILE || name == TIMELINE_TEMP_FILE => return Ok(Kind::Timeline),
         _ => {}
     }
     match path.extension().and_then(|e| e.to_str()) {

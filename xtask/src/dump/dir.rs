@@ -1,7 +1,8 @@
 //! Dumping a database directory: the version `CURRENT` names, level by
 //! level (each table's number, size and key range), the files on disk, the
 //! live data of the tables and the space amplification; with `--svg`, a
-//! picture of the level shape. Reads only: nothing in the directory is
+//! picture of the level shape (`dump_dir` then adds the timeline's summary,
+//! from `timeline.rs`). Reads only: nothing in the directory is
 //! changed (no recovery runs, so writes still only in a log are not counted).
 
 use std::fmt::Write as _;
@@ -14,6 +15,7 @@ use lsm_workbook::ch06_manifest::{LEVEL_COUNT, TableMeta, Version, read_current,
 use lsm_workbook::ch07_engine::merge::{MergeIterator, Source};
 use lsm_workbook::ch07_engine::{LiveTable, TableCursor};
 use lsm_workbook::ch08_compaction::{LeveledOptions, level_target_bytes};
+use lsm_workbook::ch09_snapshots::timeline::TIMELINE_FILE;
 use lsm_workbook::filename::FileName;
 use lsm_workbook::fs::Fs;
 use lsm_workbook::types::SEQ_MAX;
@@ -109,19 +111,20 @@ fn print_files(fs: &dyn Fs, dir: &Path, out: &mut Out) {
     let Ok(names) = fs.list(dir) else {
         return;
     };
-    let (mut tables, mut logs, mut other) = (0u64, 0u64, 0u64);
+    let (mut tables, mut logs, mut timeline, mut other) = (0u64, 0u64, 0u64, 0u64);
     for name in names {
         let len = fs.open(&dir.join(&name)).map_or(0, |file| file.len());
         match FileName::parse(&name) {
             Some(FileName::Table(_)) => tables += len,
             Some(FileName::Log(_)) => logs += len,
+            _ if name == TIMELINE_FILE => timeline += len,
             _ => other += len,
         }
     }
     say!(
         out,
-        "on disk: {} bytes (tables {tables}, logs {logs}, manifest and other {other})",
-        tables + logs + other
+        "on disk: {} bytes (tables {tables}, logs {logs}, timeline {timeline}, manifest and other {other})",
+        tables + logs + timeline + other
     );
 }
 

@@ -91,7 +91,7 @@ fn flip_bit(path: &Path, offset: u64) {
 }
 
 fn dump(path: &Path, limit: usize) -> Out {
-    let out = dump_file(path, limit).unwrap();
+    let out = dump_file(path, Some(limit)).unwrap();
     eprintln!("{}", out.text);
     out
 }
@@ -109,9 +109,14 @@ fn show_escapes_and_cuts_long_bytes_short() {
 fn arguments_are_a_file_and_a_limit() {
     let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let parsed = args(&["t.sst", "--limit", "3"]);
-    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 3, None))));
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", Some(3), None))));
     let parsed = args(&["--limit=2", "t.sst"]);
-    assert!(matches!(parse_args(&parsed), Ok(("t.sst", 2, None))));
+    assert!(matches!(parse_args(&parsed), Ok(("t.sst", Some(2), None))));
+    let parsed = args(&["db", "--svg", "l.svg"]);
+    assert!(
+        matches!(parse_args(&parsed), Ok(("db", None, Some("l.svg")))),
+        "no --limit is None: a TIMELINE then prints every sample"
+    );
     for bad in [
         &["t.sst", "--limit"][..],
         &["a", "b"],
@@ -572,7 +577,7 @@ fn directory_dump_shows_levels_space_and_a_picture() {
     db.flush().unwrap();
     db.close().unwrap();
     let svg = dir.join("levels.svg");
-    let out = dump_dir(&db_dir, Some(&svg));
+    let out = dump_dir(&db_dir, Some(&svg), 0);
     eprintln!("{}", out.text);
     assert_eq!(out.problems, 0);
     assert!(out.text.contains("L1: "), "levels listed");
@@ -590,5 +595,198 @@ fn directory_dump_shows_levels_space_and_a_picture() {
     assert!(
         picture.starts_with("<svg") && picture.contains("<rect"),
         "an SVG with boxes"
+    );
+}
+
+/// 2024-04-05T19:34:38.901234Z, in µs.
+const T0_MICROS: u64 = 1_712_345_678_901_234;
+
+/// A database in `dir` with a timeline: writes at T0, T0 + 1.5 s, T0 + 1.7 s
+/// and T0 + 3 s, so samples (T0, 0), (T0 + 1.5 s, 1), (T0 + 3 s, 3).
+fn write_db_with_timeline(dir: &Path) {
+    use lsm_workbook::ch07_engine::Options;
+    use lsm_workbook::ch09_snapshots::{TimelineOptions, open_with_timeline};
+    use lsm_workbook::clock::SimClock;
+    let clock = SimClock::at(T0_MICROS);
+    let options = Options {
+        clock: std::sync::Arc::new(clock.clone()),
+        salt_seed: Some(1),
+        ..Options::default()
+    };
+    let db = open_with_timeline(dir, options, TimelineOptions::default()).unwrap();
+    for (key, advance_micros) in [("a", 0), ("b", 1_500_000), ("c", 200_000), ("d", 1_300_000)] {
+        clock.advance(advance_micros);
+        db.put(key, "v").unwrap();
+    }
+    db.close().unwrap();
+}
+
+/// The offsets of the records of the log at `path`.
+fn record_offsets(path: &Path) -> Vec<u64> {
+    let mut offsets = Vec::new();
+    lsm_workbook::ch02_wal::read_log(&StdFs, path, &mut |offset, _| offsets.push(offset)).unwrap();
+    offsets
+}
+
+#[test]
+fn timeline_dump_lists_every_sample_in_utc_and_micros() {
+    let dir = TempDir::new();
+    let db = dir.join("db");
+    write_db_with_timeline(&db);
+    let out = dump_file(&db.join("TIMELINE"), None).unwrap();
+    eprintln!("{}", out.text);
+    assert_eq!(out.problems, 0, "a healthy timeline has no problem");
+    for line in [
+        "header: 32 bytes, salt 0x7157e11e00000009, first seq 1",
+        "  sample 0: 2024-04-05T19:34:38.901234Z (1712345678901234 µs) → seq 0",
+        "  sample 1: 2024-04-05T19:34:40.401234Z (1712345680401234 µs) → seq 1",
+        "  sample 2: 2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
+        "samples: 3",
+        "  first 2024-04-05T19:34:38.901234Z (1712345678901234 µs) → seq 0",
+        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
+        "  span 3.000 s, seqs 0 to 3",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
+    }
+    assert!(
+        out.text
+            .starts_with(&format!("{}: timeline, ", db.join("TIMELINE").display())),
+        "a file named TIMELINE is read as a timeline"
+    );
+    assert!(!out.text.contains("torn tail"), "no torn tail");
+    let limited = dump(&db.join("TIMELINE"), 1);
+    assert!(
+        limited.text.contains("  sample 0: ") && !limited.text.contains("  sample 1: "),
+        "--limit 1 prints one sample"
+    );
+    assert!(
+        limited.text.contains("  … 2 more\n"),
+        "and how many it left out"
+    );
+}
+
+#[test]
+fn directory_dump_shows_the_timeline_summary_and_limit_samples() {
+    let dir = TempDir::new();
+    let db = dir.join("db");
+    write_db_with_timeline(&db);
+    let out = dump_dir(&db, None, 2);
+    eprintln!("{}", out.text);
+    assert_eq!(out.problems, 0);
+    let len = std::fs::metadata(db.join("TIMELINE")).unwrap().len();
+    for line in [
+        &format!("timeline (TIMELINE): {len} bytes"),
+        "samples: 3",
+        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
+        "  sample 1: 2024-04-05T19:34:40.401234Z (1712345680401234 µs) → seq 1",
+        "  … 1 more",
+    ] {
+        assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
+    }
+    let summary = dump_dir(&db, None, 0);
+    assert!(
+        summary.text.contains("\nsamples: 3\n"),
+        "the summary by default"
+    );
+    assert!(
+        !summary.text.contains("  sample 0: "),
+        "no sample is listed without --limit"
+    );
+    std::fs::remove_file(db.join("TIMELINE")).unwrap();
+    assert!(
+        !dump_dir(&db, None, 2).text.contains("\ntimeline ("),
+        "a directory without TIMELINE shows no timeline"
+    );
+}
+
+#[test]
+fn damaged_timeline_is_reported_at_its_offset_never_a_panic() {
+    let dir = TempDir::new();
+    let db = dir.join("db");
+    write_db_with_timeline(&db);
+    let path = db.join("TIMELINE");
+    let offsets = record_offsets(&path);
+    assert_eq!(offsets.len(), 3, "one record per sample");
+    flip_bit(&path, offsets[1] + 30);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1, "a flipped bit is one problem");
+    let damaged = format!("timeline record at {}: CORRUPTION: ", offsets[1]);
+    assert!(out.text.contains(&damaged), "no line {damaged:?}");
+    assert!(out.text.contains("1 sample before the damage"));
+    let dumped = dump_dir(&db, None, 0);
+    assert!(
+        dumped.text.contains(&damaged),
+        "the directory dump reports it too"
+    );
+    assert!(dumped.problems >= 1, "and counts it");
+    // Garbage of every length up to a record and a half, and a truncated
+    // real file at every length: reported, never a panic.
+    write_db_with_timeline(&dir.join("fresh"));
+    let whole = std::fs::read(dir.join("fresh").join("TIMELINE")).unwrap();
+    for len in 0..whole.len() {
+        std::fs::write(&path, &whole[..len]).unwrap();
+        let out = dump(&path, 0);
+        assert!(
+            out.text.contains("samples: "),
+            "a truncated timeline ({len} bytes) is summarised"
+        );
+        std::fs::write(&path, vec![0x5a; len]).unwrap();
+        let _ = dump(&path, 0);
+    }
+    std::fs::write(&path, &whole[..whole.len() - 5]).unwrap();
+    let torn = dump(&path, 0);
+    assert_eq!(torn.problems, 0, "a torn last sample is not damage");
+    assert!(
+        torn.text.contains("samples: 2\n"),
+        "the torn sample is dropped"
+    );
+    let tail = format!("torn tail at {}: ", offsets[2]);
+    assert!(torn.text.contains(&tail), "no line {tail:?}");
+}
+
+#[test]
+fn timeline_records_that_are_not_samples_in_order_are_corruption() {
+    let dir = TempDir::new();
+    let path = dir.join("TIMELINE");
+    let sample = |time: u64, seq: u64| [time.to_le_bytes(), seq.to_le_bytes()].concat();
+    let write = |records: &[(&str, Vec<u8>)]| {
+        let header = LogHeader {
+            salt: 9,
+            first_seq: 1,
+        };
+        let _ = std::fs::remove_file(&path);
+        let mut log = Wal::create(&StdFs, &path, header).unwrap();
+        for (key, value) in records {
+            let batch = WriteBatch::new(log.next_seq()).put(key.to_string(), value.clone());
+            log.append(&batch).unwrap();
+        }
+        log.sync().unwrap();
+    };
+    write(&[("sample", sample(10, 5)), ("sample", sample(9, 6))]);
+    let offsets = record_offsets(&path);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1, "a sample that goes back in time");
+    assert!(
+        out.text.contains(&format!(
+            "timeline record at {}: CORRUPTION: sample ",
+            offsets[1]
+        )) && out.text.contains(" goes back from "),
+        "{}",
+        out.text
+    );
+    write(&[("sample", sample(10, 5)), ("other", sample(11, 6))]);
+    let out = dump(&path, 0);
+    assert_eq!(out.problems, 1, "a record that is not a sample");
+    assert!(
+        out.text.contains("is not one 16-byte sample"),
+        "{}",
+        out.text
+    );
+    write(&[("sample", vec![1, 2, 3])]);
+    let out = dump(&path, 0);
+    assert!(
+        out.problems == 1 && out.text.contains("0 samples before the damage"),
+        "a short sample: {}",
+        out.text
     );
 }

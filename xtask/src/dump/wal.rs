@@ -38,7 +38,7 @@ pub fn dump(fs: &dyn Fs, path: &Path, out: &mut Out) {
 
 /// `header: salt S, first seq F` — or why the header is not valid (the
 /// replay report then says whether that is a torn header or corruption).
-fn print_header(fs: &dyn Fs, path: &Path, out: &mut Out) {
+pub fn print_header(fs: &dyn Fs, path: &Path, out: &mut Out) {
     let mut bytes = [0; LOG_HEADER_LEN_BYTES];
     let read = fs.open(path).and_then(|file| {
         if file.len() < LOG_HEADER_LEN_BYTES as u64 {
