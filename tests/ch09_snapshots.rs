@@ -910,14 +910,27 @@ fn apply(model: &mut Model, ops: &[(Bytes, Option<Bytes>)]) {
 /// Checks every read as of the rounds' times: `states[r]` is the content
 /// after `r` rounds, round `r` written at `T0 + 10 s × r`.
 fn check_as_of(db: &Db, states: &[Model], when: &str) {
+    check_as_of_refusing_from(db, states, when, u64::MAX);
+}
+
+/// [`check_as_of`], where a read as of `refusable_from` or later may also
+/// be refused with `Error::OutOfHistory` (never answered wrong): after a
+/// crash, the writes newer than the timeline's last sample were made at
+/// times the timeline cannot vouch for, from that sample's time plus the
+/// resolution until the reopen (a `Gap`).
+fn check_as_of_refusing_from(db: &Db, states: &[Model], when: &str, refusable_from: u64) {
     for round in 0..states.len() - 1 {
         let at = T0 + 10 * SECOND * round as u64;
         for (time, state, what) in [
             (at + 5 * SECOND, round + 1, "5 s after round"),
             (at.saturating_sub(1), round, "1 µs before round"),
         ] {
+            let scanned = db.scan_as_of(.., time);
+            if time >= refusable_from && is_out_of_history(&scanned) {
+                continue;
+            }
             let got = collect(
-                db.scan_as_of(.., time)
+                scanned
                     .unwrap_or_else(|e| panic!("{when}: scan_as_of({what} {round}) failed: {e}")),
             );
             let want = pairs(&states[state]);
@@ -931,7 +944,11 @@ fn check_as_of(db: &Db, states: &[Model], when: &str) {
         let time = at + 5 * SECOND;
         for i in [0, 3, 11] {
             let k = b(&key(i));
-            let got = db.get_as_of(&k, time).unwrap();
+            let got = db.get_as_of(&k, time);
+            if time >= refusable_from && is_out_of_history(&got) {
+                continue;
+            }
+            let got = got.unwrap();
             assert_eq!(
                 got,
                 states[round + 1].get(&k).cloned(),
@@ -1080,20 +1097,68 @@ fn reads_as_of_a_time_survive_every_crash_image() {
                     show(&got)
                 );
             };
-            check_as_of(&db, &states[..=kept], &format!("after a crash ({mode})"));
-            if kept < 6 {
-                let got = collect(db.scan_as_of(.., T0 + 55 * SECOND).unwrap());
+            // Reads up to the resolution after the last surviving round's
+            // time must be answered; later ones may be refused (a gap).
+            let refusable_from = T0 + 10 * SECOND * (kept as u64 - 1) + SECOND;
+            check_as_of_refusing_from(
+                &db,
+                &states[..=kept],
+                &format!("after a crash ({mode})"),
+                refusable_from,
+            );
+            let late = db.scan_as_of(.., T0 + 55 * SECOND);
+            if !is_out_of_history(&late) {
+                let got = collect(late.unwrap());
                 let want = pairs(&states[kept]);
                 assert!(
                     got == want,
-                    "{mode}: the last round was lost in the crash, so a read as of after it sees \
-                     the rounds that survived (samples above the recovered last_seq are \
-                     clamped): {}",
+                    "{mode}: a read as of after the last round sees the rounds that survived \
+                     (samples above the recovered last_seq are clamped), or is refused: {}",
                     first_difference(&got, &want)
                 );
             }
+            let now = db.scan_as_of(.., T0 + 70 * SECOND);
+            assert!(
+                !is_out_of_history(&now),
+                "{mode}: a read as of the reopen itself is always answered (the gap ends there)"
+            );
         }
     });
+}
+
+// Writes made while the database was open without its timeline happened
+// at times the timeline never saw: reads as of those times are refused,
+// never answered with a write made after them.
+#[test]
+fn writes_the_timeline_did_not_see_are_refused_never_misplaced() {
+    let fs = SimFs::new();
+    let clock = SimClock::at(T0);
+    let timed = || with_clock(options(&fs, 1 << 20), &clock);
+    let db = open_timeline(timed(), hour());
+    db.put(b("k"), b("old")).unwrap();
+    db.close().unwrap();
+    clock.advance(100 * SECOND);
+    let plain = open(timed());
+    plain.put(b("k"), b("new, at T0 + 100 s")).unwrap();
+    plain.close().unwrap();
+    clock.advance(100 * SECOND);
+    let db = open_timeline(timed(), hour());
+    let got = db.get_as_of(b"k", T0 + 50 * SECOND);
+    assert!(
+        is_out_of_history(&got),
+        "as of T0 + 50 s the timeline cannot tell whether the write made without it (at T0 + \
+         100 s) had happened: Error::OutOfHistory, not its value; got {got:?}"
+    );
+    assert_eq!(
+        db.get_as_of(b"k", T0).ok().flatten(),
+        Some(b("old")),
+        "as of T0, inside the resolution after the last sample, 'old' is the answer"
+    );
+    assert_eq!(
+        db.get_as_of(b"k", T0 + 200 * SECOND).ok().flatten(),
+        Some(b("new, at T0 + 100 s")),
+        "as of the reopen (the gap's end), the write made without the timeline is visible"
+    );
 }
 
 #[test]
@@ -1974,7 +2039,13 @@ fn a_crash_at_any_operation_keeps_every_read_as_of_a_time_right() {
             };
             for round in 0..ROUNDS as usize {
                 let time = T0 + 10 * SECOND * round as u64 + 5 * SECOND;
-                let got = collect(db.scan_as_of(.., time).unwrap_or_else(|e| {
+                let scanned = db.scan_as_of(.., time);
+                // From the resolution after the last surviving round's time
+                // to the reopen, a read may be refused (a gap), never wrong.
+                if round + 1 >= kept && is_out_of_history(&scanned) {
+                    continue;
+                }
+                let got = collect(scanned.unwrap_or_else(|e| {
                     panic!(
                         "scan_as_of(5 s after round {round}) failed: {e}\n{}",
                         context()

@@ -162,10 +162,13 @@ pub trait History: Send + Sync + fmt::Debug {
     /// keep the write and lose when it happened). An error fails the write
     /// and stops the writer (fail-stop).
     fn record(&self, first_seq: SeqNo, now_micros: u64) -> Result<()>;
-    /// Called once at open, after recovery: every write numbered above
-    /// `last_seq` was lost (or never made), and those numbers will be used
-    /// again.
-    fn recovered(&self, last_seq: SeqNo) -> Result<()>;
+    /// Called once at open, after recovery, at `now_micros`: the database
+    /// holds every write numbered up to `last_seq`; those above it were
+    /// lost (or never made), and their numbers will be used again.
+    fn recovered(&self, last_seq: SeqNo, now_micros: u64) -> Result<()>;
+    /// Called by [`Db::close`] after the last write: every write up to
+    /// `last_seq` was made by `now_micros`.
+    fn closed(&self, last_seq: SeqNo, now_micros: u64) -> Result<()>;
     /// The oldest sequence number a read as of a time still inside the
     /// retention window may use; `None` if no such read needs one older
     /// than the newest. Compaction keeps every version a reader at or
@@ -530,7 +533,11 @@ impl Db {
     /// `close` is a process crash as far as durability goes: unsynced
     /// writes survive it, not a power loss.
     pub fn close(self) -> Result<()> {
-        self.sync()
+        self.sync()?;
+        if let Some(history) = &self.options.history {
+            history.closed(self.last_seq(), self.options.clock.now_micros())?;
+        }
+        Ok(())
     }
 
     /// A picture of the tree and the counters.

@@ -64,7 +64,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<Db> {
         pins: Pins::default(),
     };
     if let Some(history) = &db.options.history {
-        history.recovered(db.last_seq())?;
+        history.recovered(db.last_seq(), db.options.clock.now_micros())?;
     }
     db.delete_obsolete(&*db.lock_writer()?);
     Ok(db)

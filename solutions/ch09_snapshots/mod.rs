@@ -54,7 +54,7 @@ use crate::ch07_engine::{Db, Options, Scan};
 use crate::error::{Error, Result};
 
 pub use snapshot::Snapshot;
-pub use timeline::{Sample, Timeline, TimelineOptions, retained, sample_for, seq_as_of};
+pub use timeline::{Gap, Sample, Timeline, TimelineOptions, retained, sample_for, seq_as_of};
 pub use transaction::Transaction;
 
 /// Opens the database in `dir` with a [`Timeline`] (created if missing) as

@@ -38,8 +38,10 @@ use crate::types::{Op, SeqNo, WriteBatch};
 pub const TIMELINE_FILE: &str = "TIMELINE";
 /// The file a new timeline is written to before it replaces the old one.
 pub const TIMELINE_TEMP_FILE: &str = "TIMELINE.tmp";
-/// The key of every record of the timeline's log.
+/// The key of a sample's record in the timeline's log.
 const SAMPLE_KEY: &[u8] = b"sample";
+/// The key of a gap's record.
+const GAP_KEY: &[u8] = b"gap";
 /// The salt of the timeline's log: fixed, since nothing else is appended
 /// to it (a stale record of another log cannot pass for one of it: each
 /// log starts anew at open).
@@ -74,6 +76,18 @@ pub struct Sample {
     pub time_micros: u64,
     /// The last sequence number written by then.
     pub seq: SeqNo,
+}
+
+/// Times the timeline cannot answer for: writes were made then that it
+/// did not see when they were made — after a crash that left writes newer
+/// than the last sample, or after the database was opened without its
+/// timeline. Reads as of a time in `from_micros..to_micros` are refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gap {
+    /// The first time refused.
+    pub from_micros: u64,
+    /// The first time answered again (the reopen that found the gap).
+    pub to_micros: u64,
 }
 
 // ANCHOR: ch09_sample_for
@@ -199,6 +213,7 @@ pub struct Timeline {
 
 struct State {
     samples: Vec<Sample>,
+    gaps: Vec<Gap>,
     log: Wal,
     /// Samples dropped from memory since the file was last rewritten (the
     /// file still holds them).
@@ -224,18 +239,19 @@ impl Timeline {
     pub fn open(fs: Arc<dyn Fs>, dir: &Path, options: TimelineOptions) -> Result<Arc<Timeline>> {
         fs.create_dir_all(dir)?;
         let path = dir.join(TIMELINE_FILE);
-        let samples = if fs.exists(&path)? {
-            read_samples(fs.as_ref(), &path)?
+        let (samples, gaps) = if fs.exists(&path)? {
+            read_timeline(fs.as_ref(), &path)?
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
-        let log = write_timeline(fs.as_ref(), dir, &samples)?;
+        let log = write_timeline(fs.as_ref(), dir, &samples, &gaps)?;
         Ok(Arc::new(Timeline {
             fs,
             dir: dir.to_path_buf(),
             options,
             state: Mutex::new(State {
                 samples,
+                gaps,
                 log,
                 dropped: 0,
             }),
@@ -245,6 +261,11 @@ impl Timeline {
     /// The samples held, oldest first.
     pub fn samples(&self) -> Vec<Sample> {
         self.lock().samples.clone()
+    }
+
+    /// The gaps held, oldest first.
+    pub fn gaps(&self) -> Vec<Gap> {
+        self.lock().gaps.clone()
     }
 
     /// The options it was opened with.
@@ -268,11 +289,19 @@ impl Timeline {
             return Ok(());
         }
         state.samples.drain(..unneeded);
+        let window_start = now_micros.saturating_sub(self.options.retention_micros);
+        state.gaps.retain(|gap| gap.to_micros > window_start);
         state.dropped += unneeded;
         if state.dropped > state.samples.len().max(16) {
-            state.log = write_timeline(self.fs.as_ref(), &self.dir, &state.samples)?;
-            state.dropped = 0;
+            self.rewrite(state)?;
         }
+        Ok(())
+    }
+
+    /// Replaces the file with one holding what is in memory.
+    fn rewrite(&self, state: &mut State) -> Result<()> {
+        state.log = write_timeline(self.fs.as_ref(), &self.dir, &state.samples, &state.gaps)?;
+        state.dropped = 0;
         Ok(())
     }
 }
@@ -283,12 +312,12 @@ impl History for Timeline {
         let Some(sample) = sample_for(&state.samples, first_seq, now_micros, &self.options) else {
             return Ok(());
         };
-        append_sample(&mut state.log, sample)?;
+        append_record(&mut state.log, SAMPLE_KEY, sample.time_micros, sample.seq)?;
         state.samples.push(sample);
         self.trim(&mut state, now_micros)
     }
 
-    fn recovered(&self, last_seq: SeqNo) -> Result<()> {
+    fn recovered(&self, last_seq: SeqNo, now_micros: u64) -> Result<()> {
         let mut state = self.lock();
         // Writes above `last_seq` were lost: their numbers will be used
         // again, later. "Every write up to seq was made by time" stays
@@ -300,10 +329,61 @@ impl History for Timeline {
                 changed = true;
             }
         }
-        if changed {
-            state.log = write_timeline(self.fs.as_ref(), &self.dir, &state.samples)?;
-            state.dropped = 0;
+        // Writes above the last sample: with the timeline running, each was
+        // made within the resolution after that sample (a later one would
+        // have taken a sample first). But the database may have been
+        // written without its timeline, or closed by a crash: their times
+        // are unknown from the resolution after the last sample until now.
+        let newest = state.samples.last().copied();
+        match newest {
+            Some(last) if last_seq > last.seq => {
+                let now = now_micros.max(last.time_micros);
+                let from = last
+                    .time_micros
+                    .saturating_add(self.options.resolution_micros);
+                if now > from {
+                    state.gaps.push(Gap {
+                        from_micros: from,
+                        to_micros: now,
+                    });
+                }
+                state.samples.push(Sample {
+                    time_micros: now,
+                    seq: last_seq,
+                });
+                changed = true;
+            }
+            // Writes made before the timeline existed: a read as of a time
+            // before this sample is refused by `seq_as_of`.
+            None if last_seq > 0 => {
+                state.samples.push(Sample {
+                    time_micros: now_micros,
+                    seq: last_seq,
+                });
+                changed = true;
+            }
+            _ => {}
         }
+        if changed {
+            self.rewrite(&mut state)?;
+        }
+        Ok(())
+    }
+
+    fn closed(&self, last_seq: SeqNo, now_micros: u64) -> Result<()> {
+        let mut state = self.lock();
+        let last = state.samples.last().copied();
+        if last.is_some_and(|last| last.seq >= last_seq) || (last.is_none() && last_seq == 0) {
+            return Ok(());
+        }
+        // Every write up to `last_seq` was made by now: the next open finds
+        // nothing it did not see.
+        let sample = Sample {
+            time_micros: last.map_or(now_micros, |last| now_micros.max(last.time_micros)),
+            seq: last_seq,
+        };
+        append_record(&mut state.log, SAMPLE_KEY, sample.time_micros, sample.seq)?;
+        state.samples.push(sample);
         Ok(())
     }
 
@@ -326,6 +406,21 @@ impl History for Timeline {
 
     fn seq_as_of(&self, time_micros: u64, now_micros: u64, last_seq: SeqNo) -> Result<SeqNo> {
         let state = self.lock();
+        let gap = state
+            .gaps
+            .iter()
+            .find(|gap| (gap.from_micros..gap.to_micros).contains(&time_micros));
+        if let Some(gap) = gap {
+            return Err(Error::OutOfHistory {
+                time_micros,
+                detail: format!(
+                    "writes were made between {} and {} that the timeline did not see \
+                     (a crash closed the database, or it was opened without its timeline): \
+                     their times are unknown",
+                    gap.from_micros, gap.to_micros
+                ),
+            });
+        }
         seq_as_of(
             &state.samples,
             time_micros,
@@ -336,20 +431,24 @@ impl History for Timeline {
     }
 }
 
-/// Appends `sample` to the timeline's log and syncs it.
-fn append_sample(log: &mut Wal, sample: Sample) -> Result<()> {
-    let mut value = Vec::with_capacity(16);
-    value.extend_from_slice(&sample.time_micros.to_le_bytes());
-    value.extend_from_slice(&sample.seq.to_le_bytes());
-    let batch = WriteBatch::new(log.next_seq()).put(Bytes::from_static(SAMPLE_KEY), value);
-    log.append(&batch)?;
+/// Appends one record (`key`: a sample or a gap; its two numbers) to the
+/// timeline's log and syncs it.
+fn append_record(log: &mut Wal, key: &'static [u8], a: u64, b: u64) -> Result<()> {
+    log.append(&record(log.next_seq(), key, a, b))?;
     log.sync()
 }
 
-/// Writes a new timeline holding `samples` (to `TIMELINE.tmp`, synced,
-/// renamed over `TIMELINE`, the directory synced) and returns its log,
-/// open for appending.
-fn write_timeline(fs: &dyn Fs, dir: &Path, samples: &[Sample]) -> Result<Wal> {
+fn record(seq: SeqNo, key: &'static [u8], a: u64, b: u64) -> WriteBatch {
+    let mut value = Vec::with_capacity(16);
+    value.extend_from_slice(&a.to_le_bytes());
+    value.extend_from_slice(&b.to_le_bytes());
+    WriteBatch::new(seq).put(Bytes::from_static(key), value)
+}
+
+/// Writes a new timeline holding `samples` and `gaps` (to
+/// `TIMELINE.tmp`, synced, renamed over `TIMELINE`, the directory synced)
+/// and returns its log, open for appending.
+fn write_timeline(fs: &dyn Fs, dir: &Path, samples: &[Sample], gaps: &[Gap]) -> Result<Wal> {
     let temp = dir.join(TIMELINE_TEMP_FILE);
     if fs.exists(&temp)? {
         fs.remove(&temp)?;
@@ -359,12 +458,21 @@ fn write_timeline(fs: &dyn Fs, dir: &Path, samples: &[Sample]) -> Result<Wal> {
         first_seq: 1,
     };
     let mut log = Wal::create(fs, &temp, header)?;
-    for &sample in samples {
-        let mut value = Vec::with_capacity(16);
-        value.extend_from_slice(&sample.time_micros.to_le_bytes());
-        value.extend_from_slice(&sample.seq.to_le_bytes());
-        let batch = WriteBatch::new(log.next_seq()).put(Bytes::from_static(SAMPLE_KEY), value);
-        log.append(&batch)?;
+    for gap in gaps {
+        log.append(&record(
+            log.next_seq(),
+            GAP_KEY,
+            gap.from_micros,
+            gap.to_micros,
+        ))?;
+    }
+    for sample in samples {
+        log.append(&record(
+            log.next_seq(),
+            SAMPLE_KEY,
+            sample.time_micros,
+            sample.seq,
+        ))?;
     }
     log.sync()?;
     let path = dir.join(TIMELINE_FILE);
@@ -377,30 +485,48 @@ fn write_timeline(fs: &dyn Fs, dir: &Path, samples: &[Sample]) -> Result<Wal> {
 
 /// The samples of the timeline file at `path`, oldest first.
 pub fn read_samples(fs: &dyn Fs, path: &Path) -> Result<Vec<Sample>> {
-    let mut samples = Vec::new();
+    Ok(read_timeline(fs, path)?.0)
+}
+
+/// The samples and the gaps of the timeline file at `path`, each oldest
+/// first. A record that is neither, samples that go back in time or in
+/// number, or a gap that ends before it starts are [`Error::Corruption`]
+/// at the record's offset; a torn last record is dropped (its append did
+/// not finish, so the write it announced was never made).
+pub fn read_timeline(fs: &dyn Fs, path: &Path) -> Result<(Vec<Sample>, Vec<Gap>)> {
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut gaps: Vec<Gap> = Vec::new();
     let mut bad = None;
     read_log(fs, path, &mut |offset, batch| {
         if bad.is_some() {
             return;
         }
-        match decode_sample(&batch) {
-            Some(sample) => match samples.last() {
-                Some(last) if !ordered(last, &sample) => {
-                    bad = Some((offset, format!("sample {sample:?} goes back from {last:?}")));
+        match decode_record(&batch) {
+            Some((SAMPLE_KEY, time_micros, seq)) => {
+                let sample = Sample { time_micros, seq };
+                match samples.last() {
+                    Some(last) if !ordered(last, &sample) => {
+                        bad = Some((offset, format!("sample {sample:?} goes back from {last:?}")));
+                    }
+                    _ => samples.push(sample),
                 }
-                _ => samples.push(sample),
-            },
-            None => {
+            }
+            Some((GAP_KEY, from_micros, to_micros)) if from_micros < to_micros => gaps.push(Gap {
+                from_micros,
+                to_micros,
+            }),
+            Some((GAP_KEY, from, to)) => {
                 bad = Some((
                     offset,
-                    "a record that is not one 16-byte sample".to_string(),
-                ))
+                    format!("a gap from {from} to {to} ends before it starts"),
+                ));
             }
+            _ => bad = Some((offset, "a record that is not one sample or gap".to_string())),
         }
     })?;
     match bad {
         Some((offset, detail)) => Err(Error::corruption(path, offset, detail)),
-        None => Ok(samples),
+        None => Ok((samples, gaps)),
     }
 }
 
@@ -409,16 +535,21 @@ fn ordered(last: &Sample, next: &Sample) -> bool {
     next.time_micros >= last.time_micros && next.seq >= last.seq
 }
 
-fn decode_sample(batch: &WriteBatch) -> Option<Sample> {
+/// A record's key (a sample's or a gap's) and its two numbers.
+fn decode_record(batch: &WriteBatch) -> Option<(&'static [u8], u64, u64)> {
     let [Op::Put { key, value }] = batch.ops.as_slice() else {
         return None;
     };
-    if key.as_ref() != SAMPLE_KEY || value.len() != 16 {
+    let key = [SAMPLE_KEY, GAP_KEY]
+        .into_iter()
+        .find(|known| key.as_ref() == *known)?;
+    if value.len() != 16 {
         return None;
     }
-    let (time, seq) = value.split_at(8);
-    Some(Sample {
-        time_micros: u64::from_le_bytes(time.try_into().ok()?),
-        seq: u64::from_le_bytes(seq.try_into().ok()?),
-    })
+    let (a, b) = value.split_at(8);
+    Some((
+        key,
+        u64::from_le_bytes(a.try_into().ok()?),
+        u64::from_le_bytes(b.try_into().ok()?),
+    ))
 }
