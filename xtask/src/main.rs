@@ -54,7 +54,10 @@ commands:
   diff N                show your chapter N against the reference
   check                 check the teaching contract
   ci                    every workspace test on the reference, then check
-  dump FILE [--limit N] print a WAL (*.log) or a table (*.sst) readably
+  dump FILE|DIR [--limit N] [--svg FILE]
+                        print a log, table, manifest, CURRENT or TIMELINE
+                        readably; a database directory: its levels, files,
+                        amplification and timeline
   book [--open]         build the book into book/build
   bench [--num N] [--peers] [--reference-only] [--json FILE] …
                         db_bench workloads: your engine, the reference, peers

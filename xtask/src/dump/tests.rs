@@ -602,7 +602,8 @@ fn directory_dump_shows_levels_space_and_a_picture() {
 const T0_MICROS: u64 = 1_712_345_678_901_234;
 
 /// A database in `dir` with a timeline: writes at T0, T0 + 1.5 s, T0 + 1.7 s
-/// and T0 + 3 s, so samples (T0, 0), (T0 + 1.5 s, 1), (T0 + 3 s, 3).
+/// and T0 + 3 s, so samples (T0, 0), (T0 + 1.5 s, 1), (T0 + 3 s, 3), and
+/// the one `close` records, (T0 + 3 s, 4).
 fn write_db_with_timeline(dir: &Path) {
     use lsm_workbook::ch07_engine::Options;
     use lsm_workbook::ch09_snapshots::{TimelineOptions, open_with_timeline};
@@ -641,10 +642,11 @@ fn timeline_dump_lists_every_sample_in_utc_and_micros() {
         "  sample 0: 2024-04-05T19:34:38.901234Z (1712345678901234 µs) → seq 0",
         "  sample 1: 2024-04-05T19:34:40.401234Z (1712345680401234 µs) → seq 1",
         "  sample 2: 2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
-        "samples: 3",
+        "  sample 3: 2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 4",
+        "samples: 4",
         "  first 2024-04-05T19:34:38.901234Z (1712345678901234 µs) → seq 0",
-        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
-        "  span 3.000 s, seqs 0 to 3",
+        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 4",
+        "  span 3.000 s, seqs 0 to 4",
     ] {
         assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
     }
@@ -660,7 +662,7 @@ fn timeline_dump_lists_every_sample_in_utc_and_micros() {
         "--limit 1 prints one sample"
     );
     assert!(
-        limited.text.contains("  … 2 more\n"),
+        limited.text.contains("  … 3 more\n"),
         "and how many it left out"
     );
 }
@@ -676,16 +678,16 @@ fn directory_dump_shows_the_timeline_summary_and_limit_samples() {
     let len = std::fs::metadata(db.join("TIMELINE")).unwrap().len();
     for line in [
         &format!("timeline (TIMELINE): {len} bytes"),
-        "samples: 3",
-        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 3",
+        "samples: 4",
+        "  last  2024-04-05T19:34:41.901234Z (1712345681901234 µs) → seq 4",
         "  sample 1: 2024-04-05T19:34:40.401234Z (1712345680401234 µs) → seq 1",
-        "  … 1 more",
+        "  … 2 more",
     ] {
         assert!(out.text.lines().any(|l| l == line), "no line {line:?}");
     }
     let summary = dump_dir(&db, None, 0);
     assert!(
-        summary.text.contains("\nsamples: 3\n"),
+        summary.text.contains("\nsamples: 4\n"),
         "the summary by default"
     );
     assert!(
@@ -700,13 +702,54 @@ fn directory_dump_shows_the_timeline_summary_and_limit_samples() {
 }
 
 #[test]
+fn timeline_dump_shows_the_gaps_left_by_writes_it_did_not_see() {
+    use lsm_workbook::ch07_engine::{Db, Options};
+    use lsm_workbook::ch09_snapshots::{TimelineOptions, open_with_timeline};
+    use lsm_workbook::clock::SimClock;
+    let dir = TempDir::new();
+    let db_dir = dir.join("db");
+    write_db_with_timeline(&db_dir);
+    let clock = SimClock::at(T0_MICROS + 10_000_000);
+    let options = || Options {
+        clock: std::sync::Arc::new(clock.clone()),
+        salt_seed: Some(1),
+        ..Options::default()
+    };
+    let plain = Db::open(&db_dir, options()).unwrap();
+    plain.put("e", "written without the timeline").unwrap();
+    plain.close().unwrap();
+    clock.advance(10_000_000);
+    let db = open_with_timeline(&db_dir, options(), TimelineOptions::default()).unwrap();
+    db.close().unwrap();
+    let out = dump_file(&db_dir.join("TIMELINE"), None).unwrap();
+    for line in [
+        "gaps: 1 (reads as of these times are refused: writes were made then that the timeline did not see)",
+        "  from 2024-04-05T19:34:42.901234Z (1712345682901234 µs) to 2024-04-05T19:34:58.901234Z (1712345698901234 µs)",
+    ] {
+        assert!(
+            out.text.lines().any(|l| l == line),
+            "no line {line:?} in\n{}",
+            out.text
+        );
+    }
+    assert!(
+        dump_dir(&db_dir, None, 0).text.contains("\ngaps: 1 "),
+        "the directory dump shows the gaps too"
+    );
+}
+
+#[test]
 fn damaged_timeline_is_reported_at_its_offset_never_a_panic() {
     let dir = TempDir::new();
     let db = dir.join("db");
     write_db_with_timeline(&db);
     let path = db.join("TIMELINE");
     let offsets = record_offsets(&path);
-    assert_eq!(offsets.len(), 3, "one record per sample");
+    assert_eq!(
+        offsets.len(),
+        4,
+        "one record per sample, the last one recorded by close"
+    );
     flip_bit(&path, offsets[1] + 30);
     let out = dump(&path, 0);
     assert_eq!(out.problems, 1, "a flipped bit is one problem");
@@ -737,10 +780,10 @@ fn damaged_timeline_is_reported_at_its_offset_never_a_panic() {
     let torn = dump(&path, 0);
     assert_eq!(torn.problems, 0, "a torn last sample is not damage");
     assert!(
-        torn.text.contains("samples: 2\n"),
+        torn.text.contains("samples: 3\n"),
         "the torn sample is dropped"
     );
-    let tail = format!("torn tail at {}: ", offsets[2]);
+    let tail = format!("torn tail at {}: ", offsets[3]);
     assert!(torn.text.contains(&tail), "no line {tail:?}");
 }
 
@@ -778,7 +821,7 @@ fn timeline_records_that_are_not_samples_in_order_are_corruption() {
     let out = dump(&path, 0);
     assert_eq!(out.problems, 1, "a record that is not a sample");
     assert!(
-        out.text.contains("is not one 16-byte sample"),
+        out.text.contains("is not one sample or gap"),
         "{}",
         out.text
     );

@@ -1,15 +1,16 @@
 //! Dumping chapter 9's timeline (`TIMELINE`): a chapter-2 log of 16-byte
-//! samples `(time µs, seq)`, read with the reference `read_samples`. A
-//! file shows its log header, its samples and any torn tail; a database
-//! directory shows a summary (the count, the first and last samples) and,
-//! with `--limit N`, the first N samples.
+//! samples `(time µs, seq)` and gaps `(from µs, to µs)`, read with the
+//! reference `read_timeline`. A file shows its log header, its gaps, its
+//! samples and any torn tail; a database directory shows a summary (the
+//! count, the first and last samples, the gaps) and, with `--limit N`, the
+//! first N samples.
 
 use std::path::Path;
 
 use lsm_workbook::Error;
 use lsm_workbook::ch02_wal::read_log;
-use lsm_workbook::ch09_snapshots::Sample;
-use lsm_workbook::ch09_snapshots::timeline::read_samples;
+use lsm_workbook::ch09_snapshots::timeline::read_timeline;
+use lsm_workbook::ch09_snapshots::{Gap, Sample};
 use lsm_workbook::fs::Fs;
 
 use super::{Out, damage, plural, say, wal};
@@ -18,11 +19,12 @@ use super::{Out, damage, plural, say, wal};
 /// (every one if `None`), the summary and any torn tail.
 pub fn dump_file(fs: &dyn Fs, path: &Path, limit: Option<usize>, out: &mut Out) {
     wal::print_header(fs, path, out);
-    let Some(samples) = read(fs, path, out) else {
+    let Some((samples, gaps)) = read(fs, path, out) else {
         return;
     };
     print_samples(&samples, limit.unwrap_or(samples.len()), out);
     print_summary(&samples, out);
+    print_gaps(&gaps, out);
     print_torn_tail(fs, path, out);
 }
 
@@ -37,19 +39,20 @@ pub fn dump_in_dir(fs: &dyn Fs, path: &Path, limit: usize, out: &mut Out) {
             .map_or(path.as_os_str(), |name| name)
             .display()
     );
-    let Some(samples) = read(fs, path, out) else {
+    let Some((samples, gaps)) = read(fs, path, out) else {
         return;
     };
     print_summary(&samples, out);
+    print_gaps(&gaps, out);
     print_samples(&samples, limit, out);
     print_torn_tail(fs, path, out);
 }
 
 /// The samples, or `None` after reporting the damage (with its offset and
 /// how many records come before it).
-fn read(fs: &dyn Fs, path: &Path, out: &mut Out) -> Option<Vec<Sample>> {
-    match read_samples(fs, path) {
-        Ok(samples) => Some(samples),
+fn read(fs: &dyn Fs, path: &Path, out: &mut Out) -> Option<(Vec<Sample>, Vec<Gap>)> {
+    match read_timeline(fs, path) {
+        Ok(timeline) => Some(timeline),
         Err(Error::Corruption { offset, detail, .. }) => {
             // Records before the damage: those `read_log` hands over
             // before the offset (a damaged sample is a valid record).
@@ -92,6 +95,30 @@ fn print_summary(samples: &[Sample], out: &mut Out) {
     );
 }
 
+/// The gaps: times reads are refused for, since writes were made then
+/// that the timeline did not see (a crash, or the database opened
+/// without its timeline).
+fn print_gaps(gaps: &[Gap], out: &mut Out) {
+    if gaps.is_empty() {
+        return;
+    }
+    say!(
+        out,
+        "gaps: {} (reads as of these times are refused: writes were made then that the timeline did not see)",
+        gaps.len()
+    );
+    for gap in gaps {
+        say!(
+            out,
+            "  from {} ({} µs) to {} ({} µs)",
+            utc(gap.from_micros),
+            gap.from_micros,
+            utc(gap.to_micros),
+            gap.to_micros
+        );
+    }
+}
+
 /// The first `limit` samples, one a line, and how many more there are.
 fn print_samples(samples: &[Sample], limit: usize, out: &mut Out) {
     for (number, sample) in samples.iter().take(limit).enumerate() {
@@ -102,7 +129,7 @@ fn print_samples(samples: &[Sample], limit: usize, out: &mut Out) {
     }
 }
 
-/// A torn last record is dropped by `read_samples` (its write was never
+/// A torn last record is dropped by `read_timeline` (its write was never
 /// made): reported, not damage.
 fn print_torn_tail(fs: &dyn Fs, path: &Path, out: &mut Out) {
     if let Ok(report) = read_log(fs, path, &mut |_, _| {})
