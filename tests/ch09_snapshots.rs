@@ -32,7 +32,7 @@ use lsm_workbook::ch09_snapshots::{
     seq_as_of,
 };
 use lsm_workbook::clock::SimClock;
-use lsm_workbook::fs::sim::CrashPoint;
+use lsm_workbook::fs::sim::{CrashPoint, Fault, OpKind};
 use lsm_workbook::fs::{CrashMode, Fs, SimFs};
 use lsm_workbook::types::{SeqNo, WriteBatch};
 use proptest::prelude::*;
@@ -1126,6 +1126,31 @@ fn reads_as_of_a_time_survive_every_crash_image() {
     });
 }
 
+// A read as of a time that fails (here: the table's block cannot be read)
+// must still release the pin it took, or compaction keeps that version
+// forever.
+#[test]
+fn a_read_as_of_a_time_that_fails_releases_its_pin() {
+    let fs = SimFs::new();
+    let clock = SimClock::at(T0);
+    let db = open_timeline(with_clock(options(&fs, 1 << 20), &clock), hour());
+    db.put(b("k"), b("v")).unwrap();
+    db.flush().unwrap();
+    clock.advance(5 * SECOND);
+    fs.inject(Fault::nth(OpKind::Read, 1).persistent());
+    let got = db.get_as_of(b"k", T0 + 2 * SECOND);
+    assert!(
+        matches!(got, Err(Error::Io { .. })),
+        "the injected read fault must reach the caller of get_as_of: got {got:?}"
+    );
+    assert!(
+        db.pins().is_empty(),
+        "get_as_of failed, and left {} pin(s) behind: release the pin also when the read fails \
+         (take the read's result, unpin, then return it — not `get_at(..)?` before the unpin)",
+        db.pins().len()
+    );
+}
+
 // Writes made while the database was open without its timeline happened
 // at times the timeline never saw: reads as of those times are refused,
 // never answered with a write made after them.
@@ -1290,7 +1315,15 @@ fn compaction_keeps_versions_inside_the_retention_window_and_reclaims_them_outsi
             "the first round is outside the window now: a read as of it must be refused, not \
              answered from what compaction left; got {got:?}"
         );
-        let got = db.get_as_of(key(1).as_bytes(), T0 + 150 * SECOND).unwrap();
+        let got = db
+            .get_as_of(key(1).as_bytes(), T0 + 150 * SECOND)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "a read as of T0 + 150 s, inside the 100 s window at T0 + 210 s, must be \
+                     answered: {e} (did retained drop the last sample at or before the window's \
+                     start? it still answers reads as of the start)"
+                )
+            });
         assert_eq!(
             got,
             Some(value("r1", 1)),

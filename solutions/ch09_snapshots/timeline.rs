@@ -136,8 +136,9 @@ pub fn sample_for(
 ///
 /// Errors ([`Error::OutOfHistory`]): a time after `now_micros` (the
 /// future), before `now_micros − retention_micros` (outside the window),
-/// or before the first sample when writes were made before it (they were
-/// not recorded).
+/// before the first sample when writes were made before it (they were
+/// not recorded), or any time when there are no samples but `last_seq` is
+/// not 0 (none of the writes was recorded).
 pub fn seq_as_of(
     samples: &[Sample],
     time_micros: u64,
