@@ -744,39 +744,9 @@ fn now(db: &Db, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} ms ({})", micros / 1_000, utc(micros))
 }
 
-/// `micros` since the epoch as ISO-8601 UTC to the millisecond:
-/// `2024-04-05T19:34:38.901Z`.
+/// `micros` since the epoch as ISO-8601 UTC (milliseconds).
 fn utc(micros: u64) -> String {
-    let seconds = micros / 1_000_000;
-    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        second_of_day / 3_600,
-        second_of_day / 60 % 60,
-        second_of_day % 60,
-        micros / 1_000 % 1_000
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, for days >= 0).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+    lsm_workbook::clock::format_utc(micros, 3)
 }
 
 /// `1 s`, `1 h`, `200 ms`: the largest unit that divides `micros`.
