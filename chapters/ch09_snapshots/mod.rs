@@ -52,6 +52,7 @@ use bytes::Bytes;
 
 use crate::ch07_engine::{Db, Options, Scan};
 use crate::error::{Error, Result};
+use crate::types::SeqNo;
 
 pub use snapshot::Snapshot;
 pub use timeline::{Gap, Sample, Timeline, TimelineOptions, retained, sample_for, seq_as_of};
@@ -102,7 +103,7 @@ impl Db {
 
     /// The sequence number the history maps `time_micros` to, pinned
     /// (release it with `self.pins().unpin(seq)`).
-    pub fn pin_as_of(&self, time_micros: u64) -> Result<u64> {
+    pub fn pin_as_of(&self, time_micros: u64) -> Result<SeqNo> {
         let history = self.history().ok_or_else(|| Error::OutOfHistory {
             time_micros,
             detail: "the database was opened without a history (Options::history; \

@@ -427,11 +427,6 @@ fn write_timeline(fs: &dyn Fs, dir: &Path, samples: &[Sample], gaps: &[Gap]) -> 
     Ok(log)
 }
 
-/// The samples of the timeline file at `path`, oldest first.
-pub fn read_samples(fs: &dyn Fs, path: &Path) -> Result<Vec<Sample>> {
-    Ok(read_timeline(fs, path)?.0)
-}
-
 /// The samples and the gaps of the timeline file at `path`, each oldest
 /// first. A record that is neither, samples that go back in time or in
 /// number, or a gap that ends before it starts are [`Error::Corruption`]

@@ -411,10 +411,7 @@ impl Db {
 
     /// Writes `batch` atomically: see `write_locked` (`write_path.rs`).
     pub fn write(&self, batch: WriteBatch, options: WriteOptions) -> Result<()> {
-        let mut writer = self.lock_writer()?;
-        writer.check_poisoned()?;
-        self.record_time(&mut writer, &batch)?;
-        self.write_locked(&mut writer, batch, options)
+        self.write_with(options, |_| Ok((batch, ())))
     }
 
     /// Builds a batch and writes it with no other write in between: `build`

@@ -85,7 +85,7 @@ pub fn draw(
                 )
             })
             .collect();
-        polyline(&mut svg, &points, color, false);
+        polyline(&mut svg, &points, color);
         if compaction && level > 0 {
             let target = y_bytes(level_target_bytes(level, &leveled));
             if target >= top {
@@ -135,7 +135,7 @@ pub fn draw(
             .iter()
             .map(|s| (x(s.writes), y_amp(value(s))))
             .collect();
-        polyline(&mut svg, &points, color, false);
+        polyline(&mut svg, &points, color);
         legend(&mut svg, top + 14.0 * row as f64, color, name, false);
     }
     x_axis(&mut svg, top, writes_max);
@@ -260,19 +260,14 @@ fn x_axis(svg: &mut String, top: f64, writes_max: f64) {
     );
 }
 
-fn polyline(svg: &mut String, points: &[(f64, f64)], color: &str, dashed: bool) {
+fn polyline(svg: &mut String, points: &[(f64, f64)], color: &str) {
     let mut list = String::new();
     for (x, y) in points {
         let _ = write!(list, "{x:.1},{y:.1} ");
     }
-    let dash = if dashed {
-        r#" stroke-dasharray="4 4""#
-    } else {
-        ""
-    };
     let _ = writeln!(
         svg,
-        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
         list.trim_end()
     );
 }
