@@ -94,3 +94,11 @@ pub mod ch08_compaction;
 #[cfg_attr(feature = "ref-ch09", path = "../solutions/ch09_snapshots/mod.rs")]
 #[cfg_attr(not(feature = "ref-ch09"), path = "../chapters/ch09_snapshots/mod.rs")]
 pub mod ch09_snapshots;
+
+/// Chapter 10 — background work, write stalls and the block cache: flush
+/// and compaction on threads, writers held back when they would outrun
+/// them, hot blocks kept in memory. Book: "10. Background work, stalls and
+/// the block cache".
+#[cfg_attr(feature = "ref-ch10", path = "../solutions/ch10_background/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch10"), path = "../chapters/ch10_background/mod.rs")]
+pub mod ch10_background;

@@ -6,8 +6,8 @@
 //!                                        │ full
 //!                                        ▼
 //!                 freeze: new WAL, memtable becomes read-only
-//!                                        │ flush (inline, in `maintain`)
-//!                                        ▼
+//!                                        │ flush (in `maintain`: inline, or
+//!                                        ▼  on chapter 10's background threads)
 //!            level-0 table ─► manifest edit (adds it, retires its log) ─► delete the log
 //!
 //!  get  ─► active ─► frozen, newest first ─► level 0, newest first ─► levels 1…6
@@ -18,8 +18,17 @@
 //! write path — `write_locked`, `freeze`, `flush_frozen` (`write_path.rs`);
 //! the read path — `Db::get_at`, `Db::scan_at` (`read_path.rs`); recovery
 //! — `replay_logs` and `recover` (`recovery.rs`). This file is provided:
-//! the options, the `Db` handle and its public methods, which call yours.
-//! Book: "7. The engine".
+//! the options, the `Db` handle and its public methods, which call yours,
+//! and the helpers your code calls: `Db::poison_on_error`,
+//! `Db::manifest`, `Db::new_table_number`, `Db::update_read_state`,
+//! `Db::install_flush`, `Db::maintain`. Book: "7. The engine".
+//!
+//! Locks, and the order they are taken in: the writer (`Writer`: the log
+//! and the next sequence number) before the manifest, and either before
+//! the read state (`RwLock`, held only to swap or clone an `Arc`). Flushes
+//! hold `flushing` and compactions `compacting` (one of each at a time),
+//! neither holds the writer lock: with chapter 10's background threads,
+//! writes go on while tables are written.
 //!
 //! Invariants:
 //! - a write is acknowledged only after its WAL record is appended (and
@@ -31,9 +40,10 @@
 //!   same swap that adds its table);
 //! - a log is deleted only after the manifest edit that retires it is
 //!   durable; an older log is synced before a newer one is started;
-//! - after a failed WAL or manifest write, sync or flush, every later write
-//!   fails with [`Error::Poisoned`](crate::Error::Poisoned) until reopen
-//!   (fail-stop); reads keep working.
+//! - after a failed WAL or manifest write, sync, flush or compaction —
+//!   inline or in the background — every later write fails with
+//!   [`Error::Poisoned`](crate::Error::Poisoned) until reopen (fail-stop);
+//!   reads keep working.
 //!
 //! Seams for later chapters: [`Options::compaction`] is where chapter 8's
 //! compaction plugs in (called from `maintain`, after each flush); every
@@ -41,8 +51,10 @@
 //! snapshot (chapter 9) only pins one, in [`Db::pins`], and compaction
 //! keeps what pinned readers and [`Options::history`]'s retention window
 //! need ([`Db::oldest_readable_seq`]); [`Db::write_with`] is the
-//! read-modify-write a transaction commits with; `maintain` is the one place that
-//! chapter 10 moves onto background threads; time comes from
+//! read-modify-write a transaction commits with; `maintain` is the one
+//! place background work starts: inline, or handed to chapter 10's
+//! threads ([`Options::background_threads`], [`Options::stall`]), and
+//! tables read through [`Options::block_cache`]; time comes from
 //! [`Options::clock`] and salts from [`Options::salt_seed`].
 
 #![allow(
@@ -50,6 +62,7 @@
     reason = "provided helpers that only the code you write calls"
 )]
 
+mod background;
 pub mod merge;
 mod read_path;
 mod recovery;
@@ -57,23 +70,25 @@ mod write_path;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::ops::Bound;
+use std::ops::{Bound, Deref};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::time::Instant;
 
 use bytes::Bytes;
 
 use crate::ch01_memtable::Memtable;
 use crate::ch02_wal::Wal;
-use crate::ch03_sstable::{Table, TableOptions};
-use crate::ch06_manifest::{LEVEL_COUNT, Manifest, TableMeta, Version};
+use crate::ch03_sstable::{BlockCache, CacheStats, Table, TableOptions};
+use crate::ch06_manifest::{LEVEL_COUNT, Manifest, TableMeta, Version, VersionEdit};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::filename::FileName;
 use crate::fs::{Fs, StdFs};
 use crate::types::{SeqNo, WriteBatch};
 
+pub use background::BackgroundPause;
 pub use merge::MergeIterator;
 pub use read_path::{MemtableCursor, Scan, TableCursor};
 
@@ -102,6 +117,46 @@ pub struct Options {
     /// A record of when sequence numbers were written, for reads as of a
     /// time (chapter 9's `Timeline`); `None`: no time travel.
     pub history: Option<Arc<dyn History>>,
+    /// Threads that flush and compact in the background (chapter 10); 0
+    /// (the default): both run inline, on the thread whose write filled
+    /// the memtable — deterministic, which is what the crash sweeps use.
+    /// At most one flush and one compaction run at a time, so more than 2
+    /// threads add nothing; with 1, a flush waits for a running compaction.
+    pub background_threads: usize,
+    /// When writes slow down and stop while background work catches up
+    /// (chapter 10; only with background threads).
+    pub stall: StallOptions,
+    /// The cache data blocks are read through (chapter 10's `Cache`);
+    /// `None`: every block is read from its file.
+    pub block_cache: Option<Arc<dyn BlockCache>>,
+}
+
+/// When a write must wait for background work (LevelDB's slowdown and
+/// stop triggers): chapter 10's `pressure` decides from these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StallOptions {
+    /// Writes stop while this many memtables are frozen and not yet
+    /// flushed (default 4).
+    pub max_frozen_memtables: usize,
+    /// Each write is delayed by [`slowdown_micros`](Self::slowdown_micros)
+    /// once level 0 holds this many tables (default 8)…
+    pub level0_slowdown_tables: usize,
+    /// …and writes stop once it holds this many (default 12), until
+    /// compaction brings it below.
+    pub level0_stop_tables: usize,
+    /// How long a slowed write waits (default 1 ms).
+    pub slowdown_micros: u64,
+}
+
+impl Default for StallOptions {
+    fn default() -> Self {
+        StallOptions {
+            max_frozen_memtables: 4,
+            level0_slowdown_tables: 8,
+            level0_stop_tables: 12,
+            slowdown_micros: 1_000,
+        }
+    }
 }
 
 impl Default for Options {
@@ -116,6 +171,9 @@ impl Default for Options {
             clock: Arc::new(SystemClock),
             compaction: None,
             history: None,
+            background_threads: 0,
+            stall: StallOptions::default(),
+            block_cache: None,
         }
     }
 }
@@ -131,6 +189,9 @@ impl fmt::Debug for Options {
             .field("salt_seed", &self.salt_seed)
             .field("compaction", &self.compaction.is_some())
             .field("history", &self.history.is_some())
+            .field("background_threads", &self.background_threads)
+            .field("stall", &self.stall)
+            .field("block_cache", &self.block_cache)
             .finish_non_exhaustive()
     }
 }
@@ -143,8 +204,9 @@ pub struct WriteOptions {
     pub sync: bool,
 }
 
-/// Compaction, as chapter 8 provides it: called inline after every flush
-/// with everything it needs to merge tables and install the result.
+/// Compaction, as chapter 8 provides it: called after every flush (inline,
+/// or on a background thread, never two at once) with everything it needs
+/// to merge tables and install the result.
 pub trait Compaction: Send + Sync + fmt::Debug {
     /// Runs the compactions that are due, installing each with one
     /// manifest edit. The engine refreshes its view of the version and
@@ -267,9 +329,10 @@ pub struct Maintenance<'a> {
     pub fs: &'a dyn Fs,
     /// The database directory.
     pub dir: &'a Path,
-    /// The manifest: file numbers and installs.
-    pub manifest: &'a mut Manifest,
-    /// The open tables of the current version.
+    /// The manifest: the current version, file numbers and installs.
+    pub manifest: ManifestAccess<'a>,
+    /// The open tables of the version when compaction started (a table
+    /// not among them — flushed since — is opened by whoever needs it).
     pub tables: &'a [Vec<Arc<LiveTable>>],
     /// How new tables are built.
     pub table_options: TableOptions,
@@ -278,6 +341,38 @@ pub struct Maintenance<'a> {
     pub oldest_readable_seq: SeqNo,
     /// The engine's counters (compaction adds its bytes).
     pub stats: &'a Stats,
+}
+
+/// The manifest as compaction sees it: each call takes the manifest lock
+/// for a moment, so flushes go on while a compaction merges.
+pub struct ManifestAccess<'a> {
+    db: &'a Db,
+}
+
+impl ManifestAccess<'_> {
+    /// The current version (flushes may add level-0 tables to it while a
+    /// compaction runs; nothing else changes it).
+    pub fn version(&self) -> Arc<Version> {
+        self.db.manifest().version()
+    }
+
+    /// A number for a new table, never used before; the table is not
+    /// deleted as obsolete while it is written.
+    pub fn new_file_number(&self) -> u64 {
+        self.db.new_table_number()
+    }
+
+    /// Installs `edit` (one durable manifest record) and makes the read
+    /// state show the new version, in one step.
+    pub fn install(&self, edit: &VersionEdit) -> Result<()> {
+        self.db.install(edit, false)
+    }
+}
+
+impl fmt::Debug for ManifestAccess<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManifestAccess").finish_non_exhaustive()
+    }
 }
 
 /// A table of the current version, open.
@@ -293,6 +388,8 @@ pub struct LiveTable {
 #[derive(Debug)]
 struct ReadState {
     active: Arc<Memtable>,
+    /// The log that holds the active memtable's writes.
+    active_log: u64,
     /// Frozen memtables, newest first, each with the log that holds it.
     frozen: Vec<Frozen>,
     /// The tables, open, per level (level 0 newest first).
@@ -309,17 +406,26 @@ struct Frozen {
 #[derive(Debug)]
 struct Writer {
     wal: Wal,
-    log_number: u64,
-    manifest: Manifest,
     /// The sequence number the next write gets.
     next_seq: SeqNo,
-    /// Set after a failed write, sync, flush or install: fail-stop.
-    poisoned: Option<PathBuf>,
 }
 
 /// An open database. `Send + Sync`, every method takes `&self`: share one
 /// in an `Arc` between threads.
+///
+/// A `Db` is a handle on the database's shared state ([`Core`]); the
+/// background threads of chapter 10 hold handles of their own. Dropping
+/// the one [`Db::open`] returned stops them (after the job each is
+/// running); [`Db::close`] does too, and syncs.
 pub struct Db {
+    core: Arc<Core>,
+    /// `true` for the handle `open` returned, which owns the threads.
+    owner: bool,
+}
+
+/// The state of an open database that every handle shares (all private:
+/// [`Db`] is the interface).
+pub struct Core {
     dir: PathBuf,
     options: Options,
     salt_seed: u64,
@@ -327,9 +433,37 @@ pub struct Db {
     published_seq: AtomicU64,
     state: RwLock<Arc<ReadState>>,
     writer: Mutex<Writer>,
+    manifest: Mutex<Manifest>,
+    /// Numbers of tables being written, not installed yet: not obsolete.
+    pending: Mutex<Vec<u64>>,
+    /// Set by the first failed write, sync, flush, compaction or install,
+    /// with the file it names: fail-stop.
+    poisoned: OnceLock<PathBuf>,
+    /// Held while memtables are flushed: one flush at a time.
+    flushing: Mutex<()>,
+    /// Held while compaction runs: one at a time.
+    compacting: Mutex<()>,
+    /// Chapter 10's threads and what they are doing.
+    background: background::Background,
     stats: Stats,
     /// Sequence numbers readers hold (chapter 9).
     pins: Pins,
+}
+
+impl Deref for Db {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        &self.core
+    }
+}
+
+impl fmt::Debug for Core {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Core")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Db {
@@ -366,6 +500,16 @@ pub struct Stats {
     /// Tables consulted by point reads: those whose key range holds the
     /// key (each costs a filter probe, and a block read if it admits it).
     pub tables_read_by_gets: AtomicU64,
+    /// Time spent flushing, in microseconds.
+    pub flush_micros: AtomicU64,
+    /// Time spent compacting (every run, trivial moves included).
+    pub compaction_micros: AtomicU64,
+    /// Writes delayed because level 0 was filling up (chapter 10).
+    pub slowed_writes: AtomicU64,
+    /// Writes that waited for background work to make room.
+    pub stopped_writes: AtomicU64,
+    /// Time writes spent delayed or waiting, in microseconds.
+    pub stall_micros: AtomicU64,
 }
 
 /// A picture of the engine, for `STATS` and the benchmarks.
@@ -400,14 +544,72 @@ pub struct DbStats {
     pub gets: u64,
     /// Tables consulted by point reads.
     pub tables_read_by_gets: u64,
+    /// Entries (every version and tombstone) per level.
+    pub level_entries: Vec<u64>,
+    /// Time spent flushing, in microseconds.
+    pub flush_micros: u64,
+    /// Time spent compacting, in microseconds.
+    pub compaction_micros: u64,
+    /// Writes delayed because level 0 was filling up.
+    pub slowed_writes: u64,
+    /// Writes that waited for background work to make room.
+    pub stopped_writes: u64,
+    /// Time writes spent delayed or waiting, in microseconds.
+    pub stall_micros: u64,
+    /// Background threads running (0: inline).
+    pub background_threads: usize,
+    /// The block cache's counters, if there is one.
+    pub cache: Option<CacheStats>,
+}
+
+impl DbStats {
+    /// Bytes written to disk (logs, flushes, compactions) per byte the
+    /// user wrote; `None` before any write.
+    pub fn write_amplification(&self) -> Option<f64> {
+        let written = self.wal_bytes + self.flush_bytes + self.compaction_bytes;
+        ratio(written, self.user_bytes)
+    }
+
+    /// Tables consulted per point read; `None` before any read.
+    pub fn read_amplification(&self) -> Option<f64> {
+        ratio(self.tables_read_by_gets, self.gets)
+    }
+
+    /// An estimate of the bytes stored per live byte: every table's bytes
+    /// over the deepest non-empty level's (which holds one version of most
+    /// keys once the tree is in shape, RocksDB's estimate). It is low while
+    /// the tree is small and upper levels hold most data; chapter 8's
+    /// simulator measures the real figure against a model.
+    pub fn space_amplification_estimate(&self) -> Option<f64> {
+        let total: u64 = self.levels.iter().map(|&(_, bytes)| bytes).sum();
+        let deepest = self.levels.iter().rev().find(|&&(tables, _)| tables > 0)?;
+        ratio(total, deepest.1)
+    }
+
+    /// The block cache's hits per lookup; `None` without a cache or lookup.
+    pub fn cache_hit_rate(&self) -> Option<f64> {
+        let cache = self.cache?;
+        ratio(cache.hits, cache.hits + cache.misses)
+    }
+}
+
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
 impl Db {
     /// Opens (or, with [`Options::create_if_missing`], creates) the
     /// database in `dir` and recovers it: the manifest's version, then
-    /// every log it still needs, replayed in order.
+    /// every log it still needs, replayed in order. With
+    /// [`Options::background_threads`], starts the threads.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
-        recovery::open(dir.as_ref(), options)
+        let core = recovery::open(dir.as_ref(), options)?;
+        let db = Db {
+            core: Arc::new(core),
+            owner: true,
+        };
+        background::start(&db);
+        Ok(db)
     }
 
     /// Writes `batch` atomically: see `write_locked` (`write_path.rs`).
@@ -422,27 +624,31 @@ impl Db {
     /// 11's `INCR`). An error from `build` writes nothing and is returned.
     /// `build` must not write through `db` itself (the lock is held: it
     /// would wait forever).
+    ///
+    /// With background threads, a write first waits while background work
+    /// is too far behind (chapter 10's stalls).
     pub fn write_with<T>(
         &self,
         options: WriteOptions,
         build: impl FnOnce(&Db) -> Result<(WriteBatch, T)>,
     ) -> Result<T> {
         let mut writer = self.lock_writer()?;
-        writer.check_poisoned()?;
+        self.check_poisoned()?;
+        self.make_room()?;
         let (batch, result) = build(self)?;
-        self.record_time(&mut writer, &batch)?;
+        self.record_time(&writer, &batch)?;
         self.write_locked(&mut writer, batch, options)?;
         Ok(result)
     }
 
     /// Tells the history (chapter 9) when the batch about to be numbered
     /// from `writer.next_seq` is written.
-    fn record_time(&self, writer: &mut Writer, batch: &WriteBatch) -> Result<()> {
+    fn record_time(&self, writer: &Writer, batch: &WriteBatch) -> Result<()> {
         if let Some(history) = &self.options.history
             && !batch.ops.is_empty()
         {
             let recorded = history.record(writer.next_seq, self.options.clock.now_micros());
-            writer.poison_on_error(recorded)?;
+            self.poison_on_error(recorded)?;
         }
         Ok(())
     }
@@ -509,28 +715,41 @@ impl Db {
     }
 
     /// Freezes the active memtable (if it holds anything) and flushes
-    /// every frozen memtable into level-0 tables.
+    /// every frozen memtable into level-0 tables, on the calling thread;
+    /// then compaction runs (inline) or is due (background).
     pub fn flush(&self) -> Result<()> {
-        let mut writer = self.lock_writer()?;
-        writer.check_poisoned()?;
-        if !self.read_state().active.is_empty() {
-            self.freeze(&mut writer)?;
+        {
+            let mut writer = self.lock_writer()?;
+            self.check_poisoned()?;
+            if !self.read_state().active.is_empty() {
+                self.freeze(&mut writer)?;
+            }
         }
-        self.maintain(&mut writer)
+        self.flush_now()?;
+        match self.background.is_running() {
+            true => {
+                self.background.want_compaction();
+                Ok(())
+            }
+            false => self.compact_now(),
+        }
     }
 
     /// Makes every acknowledged write durable (promise P2).
     pub fn sync(&self) -> Result<()> {
         let mut writer = self.lock_writer()?;
-        writer.check_poisoned()?;
+        self.check_poisoned()?;
         let synced = writer.wal.sync();
-        writer.poison_on_error(synced)
+        self.poison_on_error(synced)
     }
 
-    /// Syncs the log and closes the database. Dropping a `Db` without
-    /// `close` is a process crash as far as durability goes: unsynced
-    /// writes survive it, not a power loss.
-    pub fn close(self) -> Result<()> {
+    /// Stops the background threads (each finishes the job it is running;
+    /// frozen memtables not flushed yet stay in their logs, replayed at the
+    /// next open), syncs the log and closes the database. Dropping a `Db`
+    /// without `close` is a process crash as far as durability goes:
+    /// unsynced writes survive it, not a power loss.
+    pub fn close(mut self) -> Result<()> {
+        self.stop_background();
         self.sync()?;
         if let Some(history) = &self.options.history {
             history.closed(self.last_seq(), self.options.clock.now_micros())?;
@@ -569,6 +788,18 @@ impl Db {
             flushes: load(&self.stats.flushes),
             gets: load(&self.stats.gets),
             tables_read_by_gets: load(&self.stats.tables_read_by_gets),
+            level_entries: state
+                .levels
+                .iter()
+                .map(|tables| tables.iter().map(|t| t.table.footer().entry_count).sum())
+                .collect(),
+            flush_micros: load(&self.stats.flush_micros),
+            compaction_micros: load(&self.stats.compaction_micros),
+            slowed_writes: load(&self.stats.slowed_writes),
+            stopped_writes: load(&self.stats.stopped_writes),
+            stall_micros: load(&self.stats.stall_micros),
+            background_threads: self.background.threads(),
+            cache: self.options.block_cache.as_ref().map(|cache| cache.stats()),
         }
     }
 
@@ -577,23 +808,56 @@ impl Db {
         &self.dir
     }
 
-    /// The current read state (cheap: one `Arc` clone).
-    fn read_state(&self) -> Arc<ReadState> {
-        match self.state.read() {
-            Ok(state) => Arc::clone(&state),
-            // A writer panicked while swapping: the state it left is a
-            // whole `Arc`, still consistent.
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+    /// Holds the background threads (chapter 10) before their next job
+    /// until the returned guard is dropped — for tests and tools that need
+    /// background work to fall behind. A job already running finishes.
+    /// Without background threads it does nothing.
+    pub fn pause_background(&self) -> BackgroundPause<'_> {
+        self.background.pause()
+    }
+
+    /// Fail-stop: an I/O or corruption error poisons the database, so
+    /// that every later write fails with [`Error::Poisoned`] naming the
+    /// file that failed. A refused argument does not (nothing was
+    /// written). Returns `result` unchanged.
+    fn poison_on_error<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(error) = &result
+            && !matches!(error, Error::InvalidArgument(_))
+        {
+            self.poison(error_path(error).unwrap_or_else(|| self.dir.clone()));
+        }
+        result
+    }
+
+    /// `Err(Poisoned)` once an earlier failure has poisoned the database.
+    fn check_poisoned(&self) -> Result<()> {
+        match self.poisoned.get() {
+            Some(path) => Err(Error::Poisoned { path: path.clone() }),
+            None => Ok(()),
         }
     }
 
-    /// Replaces the read state (called with the writer lock held).
-    fn set_read_state(&self, next: ReadState) {
-        let next = Arc::new(next);
-        match self.state.write() {
-            Ok(mut state) => *state = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+    /// Poisons the database (the first failure's file is kept) and wakes
+    /// every writer waiting for background work, so it sees the failure.
+    fn poison(&self, path: PathBuf) {
+        let _ = self.poisoned.set(path);
+        self.background.wake_all();
+    }
+
+    /// The current read state (cheap: one `Arc` clone).
+    fn read_state(&self) -> Arc<ReadState> {
+        // A writer that panicked while swapping left a whole `Arc`.
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the read state with `next(current)`, computed with the
+    /// state locked, so that two swaps (a freeze on the writer's thread, a
+    /// flush on a background thread) never lose each other's change. Keep
+    /// `next` cheap: readers wait for it.
+    fn update_read_state(&self, next: impl FnOnce(&ReadState) -> ReadState) {
+        let mut state = self.state.write().unwrap_or_else(PoisonError::into_inner);
+        let next = next(&state);
+        *state = Arc::new(next);
     }
 
     fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>> {
@@ -602,44 +866,128 @@ impl Db {
         })
     }
 
-    /// The one place background work happens, inline for now: flush every
-    /// frozen memtable, run compaction if configured, delete what the new
-    /// version made obsolete. Chapter 10 moves this onto threads.
-    fn maintain(&self, writer: &mut Writer) -> Result<()> {
-        self.flush_frozen(writer)?;
-        if let Some(compaction) = self.options.compaction.clone() {
-            let state = self.read_state();
-            let mut context = Maintenance {
-                fs: self.options.fs.as_ref(),
-                dir: &self.dir,
-                manifest: &mut writer.manifest,
-                tables: &state.levels,
-                table_options: self.options.table,
-                oldest_readable_seq: self.oldest_readable_seq(),
-                stats: &self.stats,
-            };
-            let compacted = compaction.run(&mut context);
-            writer.poison_on_error(compacted)?;
-            let levels = open_levels(self, &writer.manifest.version(), &state.levels)?;
-            self.set_read_state(ReadState {
+    /// The manifest, locked: hold it only for a moment (a file number, an
+    /// install), never while writing a table.
+    fn manifest(&self) -> MutexGuard<'_, Manifest> {
+        // Each install is one record: the manifest is whole after a panic.
+        self.manifest.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A number for a new table, never used before; the table is not
+    /// deleted as obsolete while it is written (until it is installed).
+    fn new_table_number(&self) -> u64 {
+        let number = self.manifest().new_file_number();
+        lock(&self.pending).push(number);
+        number
+    }
+
+    /// Installs a flush's `edit` and, in the same read-state swap that
+    /// adds its table, drops the oldest frozen memtable (the one it holds).
+    fn install_flush(&self, edit: &VersionEdit) -> Result<()> {
+        self.install(edit, true)
+    }
+
+    /// Installs `edit` (one durable manifest record) and swaps in a read
+    /// state with the new version's tables, opened — with the manifest
+    /// lock held throughout, so read states follow the manifest's order.
+    /// `flushed`: the edit holds the oldest frozen memtable, dropped in
+    /// the same swap.
+    fn install(&self, edit: &VersionEdit, flushed: bool) -> Result<()> {
+        let mut manifest = self.manifest();
+        let installed = manifest.install(edit);
+        self.poison_on_error(installed)?;
+        let opened = open_levels(self, &manifest.version(), &self.read_state().levels);
+        let levels = self.poison_on_error(opened)?;
+        self.update_read_state(|state| {
+            let mut frozen = state.frozen.clone();
+            if flushed {
+                frozen.pop();
+            }
+            ReadState {
                 active: Arc::clone(&state.active),
-                frozen: state.frozen.clone(),
+                active_log: state.active_log,
+                frozen,
                 levels,
-            });
+            }
+        });
+        lock(&self.pending).retain(|number| {
+            !edit
+                .added
+                .iter()
+                .any(|(_, table)| table.file_number == *number)
+        });
+        Ok(())
+    }
+
+    /// Where background work starts, called after a freeze: inline, it
+    /// flushes every frozen memtable and compacts, here and now; with
+    /// background threads (chapter 10) it wakes them and returns.
+    fn maintain(&self) -> Result<()> {
+        if self.background.is_running() {
+            self.background.want_flush();
+            return Ok(());
         }
-        self.delete_obsolete(writer);
+        self.flush_now()?;
+        self.compact_now()
+    }
+
+    /// Flushes every frozen memtable (one flush at a time), then deletes
+    /// what the new version made obsolete.
+    fn flush_now(&self) -> Result<()> {
+        let _flushing = lock(&self.flushing);
+        let started = Instant::now();
+        let flushed = self.flush_frozen();
+        add_micros(&self.stats.flush_micros, started);
+        self.poison_on_error(flushed)?;
+        self.delete_obsolete();
+        Ok(())
+    }
+
+    /// Runs compaction if configured (one at a time), then deletes what it
+    /// made obsolete.
+    fn compact_now(&self) -> Result<()> {
+        let Some(compaction) = self.options.compaction.clone() else {
+            return Ok(());
+        };
+        let _compacting = lock(&self.compacting);
+        let started = Instant::now();
+        let state = self.read_state();
+        let mut context = Maintenance {
+            fs: self.options.fs.as_ref(),
+            dir: &self.dir,
+            manifest: ManifestAccess { db: self },
+            tables: &state.levels,
+            table_options: self.options.table,
+            oldest_readable_seq: self.oldest_readable_seq(),
+            stats: &self.stats,
+        };
+        let compacted = compaction.run(&mut context);
+        add_micros(&self.stats.compaction_micros, started);
+        self.poison_on_error(compacted)?;
+        self.delete_obsolete();
         Ok(())
     }
 
     /// Deletes the files the current version no longer needs. Best effort:
     /// a file left behind is named obsolete again next time.
-    fn delete_obsolete(&self, writer: &Writer) {
+    fn delete_obsolete(&self) {
         let fs = self.options.fs.as_ref();
         let Ok(listing) = fs.list(&self.dir) else {
             return;
         };
-        for name in writer.manifest.obsolete_files(&listing, &[]) {
+        let obsolete = {
+            let manifest = self.manifest();
+            manifest.obsolete_files(&listing, &lock(&self.pending))
+        };
+        for name in obsolete {
             let _ = fs.remove(&self.dir.join(name));
+        }
+    }
+
+    /// Stops and joins the background threads, once (the owner's handle).
+    fn stop_background(&mut self) {
+        if std::mem::take(&mut self.owner) {
+            self.background.stop();
         }
     }
 
@@ -657,26 +1005,42 @@ impl Db {
             stats: &self.stats,
         }
     }
-}
 
-impl Writer {
-    fn check_poisoned(&self) -> Result<()> {
-        match &self.poisoned {
-            Some(path) => Err(Error::Poisoned { path: path.clone() }),
-            None => Ok(()),
+    /// Another handle on the same database, for a background thread: it
+    /// owns no thread, so dropping it stops nothing.
+    fn handle(&self) -> Db {
+        Db {
+            core: Arc::clone(&self.core),
+            owner: false,
         }
     }
+}
 
-    /// Fail-stop: an I/O or corruption error poisons the writer. A refused
-    /// argument does not (nothing was written).
-    fn poison_on_error<T>(&mut self, result: Result<T>) -> Result<T> {
-        if let Err(error) = &result
-            && !matches!(error, Error::InvalidArgument(_))
-        {
-            self.poisoned
-                .get_or_insert_with(|| self.wal.path().to_path_buf());
-        }
-        result
+impl Drop for Db {
+    /// The owner's handle stops the background threads (a process crash
+    /// as far as durability goes: see [`Db::close`]).
+    fn drop(&mut self) {
+        self.stop_background();
+    }
+}
+
+/// Locks a mutex whose data stays whole after a panic (a unit, a list
+/// changed in one call).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn add_micros(counter: &AtomicU64, since: Instant) {
+    let micros = u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX);
+    counter.fetch_add(micros, Ordering::Relaxed);
+}
+
+/// The file an error names, if any.
+fn error_path(error: &Error) -> Option<PathBuf> {
+    match error {
+        Error::Io { path, .. } | Error::Poisoned { path } => Some(path.clone()),
+        Error::Corruption { file, .. } => Some(file.clone()),
+        _ => None,
     }
 }
 
@@ -687,7 +1051,8 @@ fn open_levels(
     version: &Version,
     open: &[Vec<Arc<LiveTable>>],
 ) -> Result<Vec<Vec<Arc<LiveTable>>>> {
-    open_tables(db.options.fs.as_ref(), &db.dir, version, open)
+    let cache = db.options.block_cache.as_ref();
+    open_tables(db.options.fs.as_ref(), &db.dir, version, open, cache)
 }
 
 /// [`open_levels`] without a `Db` (recovery has none yet).
@@ -696,6 +1061,7 @@ fn open_tables(
     dir: &Path,
     version: &Version,
     open: &[Vec<Arc<LiveTable>>],
+    cache: Option<&Arc<dyn BlockCache>>,
 ) -> Result<Vec<Vec<Arc<LiveTable>>>> {
     let mut levels = Vec::with_capacity(LEVEL_COUNT);
     for level in 0..LEVEL_COUNT {
@@ -707,7 +1073,7 @@ fn open_tables(
                 .find(|live| live.meta.file_number == meta.file_number);
             let live = match reused {
                 Some(live) => Arc::clone(live),
-                None => Arc::new(open_table(fs, dir, meta)?),
+                None => Arc::new(open_table(fs, dir, meta, cache)?),
             };
             tables.push(live);
         }
@@ -716,9 +1082,17 @@ fn open_tables(
     Ok(levels)
 }
 
-fn open_table(fs: &dyn Fs, dir: &Path, meta: &TableMeta) -> Result<LiveTable> {
+fn open_table(
+    fs: &dyn Fs,
+    dir: &Path,
+    meta: &TableMeta,
+    cache: Option<&Arc<dyn BlockCache>>,
+) -> Result<LiveTable> {
     let path = FileName::Table(meta.file_number).path(dir);
-    let table = Table::open(fs, &path)?;
+    let mut table = Table::open(fs, &path)?;
+    if let Some(cache) = cache {
+        table = table.with_cache(Arc::clone(cache));
+    }
     let len = table.footer().table_len;
     if len != meta.size_bytes {
         return Err(Error::corruption(

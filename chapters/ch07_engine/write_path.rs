@@ -19,13 +19,13 @@ use crate::types::{Entry, InternalKey, SeqNo, WriteBatch};
 
 impl Db {
     /// Writes `batch` atomically, with the writer lock held (`writer`; the
-    /// provided [`Db::write`] takes it and checks that the writer is not
+    /// provided [`Db::write`] takes it and checks that the database is not
     /// poisoned). The engine numbers its operations (the batch's own `seq`
     /// is ignored): the log record is appended (and synced if
     /// `options.sync`), the operations go into the active memtable, and
     /// only then is the batch's last sequence number published, so no
-    /// reader sees part of it. A full memtable is frozen and flushed before
-    /// returning.
+    /// reader sees part of it. A full memtable is frozen, and then
+    /// `maintain` flushes it (inline, or on chapter 10's threads).
     pub(super) fn write_locked(
         &self,
         writer: &mut Writer,
@@ -33,7 +33,9 @@ impl Db {
         options: WriteOptions,
     ) -> Result<()> {
         let _ = (writer, batch, options);
-        todo!("ch07: number, log, insert, publish; freeze and flush when full — book §7.4, task 2")
+        todo!(
+            "ch07: number, log, insert, publish; freeze and maintain when full — book §7.4, task 2"
+        )
     }
 
     /// Makes the active memtable read-only and starts a new one with a new
@@ -47,12 +49,13 @@ impl Db {
     }
 
     /// Flushes every frozen memtable, oldest first: writes it as a level-0
-    /// table, installs one manifest edit that adds the table and retires
-    /// the memtable's log, and only then drops the memtable from the read
-    /// state (in the same swap that adds the table).
-    pub(super) fn flush_frozen(&self, writer: &mut Writer) -> Result<()> {
-        let _ = writer;
-        todo!("ch07: table, edit, install, swap — oldest frozen first — book §7.4, task 2")
+    /// table, then installs one manifest edit that adds the table and
+    /// retires the memtable's log ([`install_flush`](Db::install_flush)
+    /// drops the memtable from the read state in the same swap that adds
+    /// its table). Runs without the writer lock (writes may freeze more
+    /// memtables meanwhile); one flush at a time.
+    pub(super) fn flush_frozen(&self) -> Result<()> {
+        todo!("ch07: table, edit, install — oldest frozen first — book §7.4, task 2")
     }
 }
 

@@ -26,8 +26,13 @@
 //! [`block::BlockIter`]; in [`footer`], `Footer::encode` and
 //! `Footer::decode`; here, [`TableBuilder::create`], the block writing
 //! helper `write_block`, the readers `read_footer` and `read_framed`,
-//! [`Table::read_block`], [`Table::read_block_at`], [`Table::get_by_scan`]
+//! `Table::load_block`, [`Table::read_block_at`], [`Table::get_by_scan`]
 //! and [`TableIter`]. Book: "3. The SSTable".
+//!
+//! Seam for chapter 10: [`BlockCache`]. A table opened
+//! [`with_cache`](Table::with_cache) looks every data block up in the cache
+//! before it reads the file ([`Table::read_block`]), under a key no other
+//! open table shares ([`BlockKey`]).
 //!
 //! Invariants: a table is never modified after [`TableBuilder::finish`];
 //! entries are added in strictly increasing internal order; every byte read
@@ -38,7 +43,10 @@
 pub mod block;
 pub mod footer;
 
+use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -253,7 +261,62 @@ pub struct Table {
     footer: Footer,
     filter: Option<BloomFilter>,
     index: Option<SparseIndex>,
+    /// Chapter 10's block cache, and this open table's key in it.
+    cache: Option<(Arc<dyn BlockCache>, u64)>,
 }
+
+/// Where a data block is cached: the open table it belongs to and its
+/// offset. `table` is drawn from a process-wide counter each time a table
+/// is opened with a cache, so no two open tables — of one database or of
+/// several sharing a cache, before or after a file is replaced — ever
+/// share a key: a cache cannot serve a block of a table that is gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockKey {
+    /// The open table's number in the cache (not its file number).
+    pub table: u64,
+    /// The block's offset in the table.
+    pub offset: u64,
+}
+
+/// What a block cache has done, as its [`BlockCache::stats`] reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Lookups that found their block.
+    pub hits: u64,
+    /// Lookups that did not.
+    pub misses: u64,
+    /// Blocks inserted.
+    pub inserts: u64,
+    /// Blocks evicted to make room.
+    pub evictions: u64,
+    /// Bytes the cached blocks are charged for now (never above the
+    /// capacity).
+    pub bytes: u64,
+    /// The capacity in bytes.
+    pub capacity_bytes: u64,
+}
+
+/// A shared, size-bounded cache of decoded data blocks (chapter 10 writes
+/// one). Blocks are cheap to clone (they share one buffer).
+pub trait BlockCache: Send + Sync + fmt::Debug {
+    /// The cached block under `key`, if there is one; counts a hit or a
+    /// miss.
+    fn get(&self, key: BlockKey) -> Option<Block>;
+    /// Caches `block` under `key`, charged `charge_bytes` against the
+    /// capacity, evicting others as needed so that the cache never holds
+    /// more than its capacity. A block charged more than the capacity is
+    /// not cached.
+    fn insert(&self, key: BlockKey, block: Block, charge_bytes: usize);
+    /// Counts and sizes, read now.
+    fn stats(&self) -> CacheStats;
+}
+
+/// What a cached block costs on top of its framed bytes: its handle in
+/// the cache, the key, the bookkeeping of a policy (an estimate).
+pub const BLOCK_CHARGE_OVERHEAD_BYTES: usize = 64;
+
+/// The next open table's [`BlockKey::table`].
+static NEXT_CACHED_TABLE: AtomicU64 = AtomicU64::new(1);
 
 impl Table {
     // ANCHOR: ch03_open
@@ -273,9 +336,18 @@ impl Table {
             footer,
             filter,
             index,
+            cache: None,
         })
     }
     // ANCHOR_END: ch03_open
+
+    /// This table, reading its data blocks through `cache` (chapter 10),
+    /// under a [`BlockKey::table`] no other open table has.
+    pub fn with_cache(mut self, cache: Arc<dyn BlockCache>) -> Table {
+        let id = NEXT_CACHED_TABLE.fetch_add(1, Ordering::Relaxed);
+        self.cache = Some((cache, id));
+        self
+    }
 
     /// The footer.
     pub fn footer(&self) -> &Footer {
@@ -297,9 +369,29 @@ impl Table {
         self.file.path()
     }
 
-    /// Reads the data block at `handle` with one read, checks its frame
-    /// (for this offset) and decodes its offsets array.
+    /// The data block at `handle`: from the block cache if the table has
+    /// one (chapter 10) and it holds the block, otherwise read from the
+    /// file ([`load_block`](Self::load_block)) and then cached.
     pub fn read_block(&self, handle: BlockHandle) -> Result<Block> {
+        let Some((cache, table)) = &self.cache else {
+            return self.load_block(handle);
+        };
+        let key = BlockKey {
+            table: *table,
+            offset: handle.offset,
+        };
+        if let Some(block) = cache.get(key) {
+            return Ok(block);
+        }
+        let block = self.load_block(handle)?;
+        let charge = usize::try_from(handle.len).unwrap_or(usize::MAX);
+        cache.insert(key, block.clone(), charge.saturating_add(BLOCK_CHARGE_OVERHEAD_BYTES));
+        Ok(block)
+    }
+
+    /// Reads the data block at `handle` from the file with one read, checks
+    /// its frame (for this offset) and decodes its offsets array.
+    pub fn load_block(&self, handle: BlockHandle) -> Result<Block> {
         // BEGIN SOLUTION todo(handle): read, unframe and decode one block — book §3.4, task 6
         let payload = read_framed(self.file.as_ref(), handle)?;
         Block::decode(payload).map_err(|e| corruption(self.file.as_ref(), handle.offset, e))

@@ -25,20 +25,20 @@ use std::sync::Arc;
 impl Db {
     // ANCHOR: ch07_write
     /// Writes `batch` atomically, with the writer lock held (`writer`; the
-    /// provided [`Db::write`] takes it and checks that the writer is not
+    /// provided [`Db::write`] takes it and checks that the database is not
     /// poisoned). The engine numbers its operations (the batch's own `seq`
     /// is ignored): the log record is appended (and synced if
     /// `options.sync`), the operations go into the active memtable, and
     /// only then is the batch's last sequence number published, so no
-    /// reader sees part of it. A full memtable is frozen and flushed before
-    /// returning.
+    /// reader sees part of it. A full memtable is frozen, and then
+    /// `maintain` flushes it (inline, or on chapter 10's threads).
     pub(super) fn write_locked(
         &self,
         writer: &mut Writer,
         batch: WriteBatch,
         options: WriteOptions,
     ) -> Result<()> {
-        // BEGIN SOLUTION todo(writer, batch, options): number, log, insert, publish; freeze and flush when full — book §7.4, task 2
+        // BEGIN SOLUTION todo(writer, batch, options): number, log, insert, publish; freeze and maintain when full — book §7.4, task 2
         if batch.ops.is_empty() {
             return Ok(());
         }
@@ -51,10 +51,10 @@ impl Db {
         })?;
         let len_before = writer.wal.len_bytes();
         let appended = writer.wal.append(&batch);
-        writer.poison_on_error(appended)?;
+        self.poison_on_error(appended)?;
         if options.sync {
             let synced = writer.wal.sync();
-            writer.poison_on_error(synced)?;
+            self.poison_on_error(synced)?;
         }
         let state = self.read_state();
         let mut user_bytes = 0;
@@ -72,7 +72,7 @@ impl Db {
         stats.wal_bytes.fetch_add(appended_bytes, Ordering::Relaxed);
         if state.active.approximate_size_bytes() >= self.options.memtable_size_bytes {
             self.freeze(writer)?;
-            self.maintain(writer)?;
+            self.maintain()?;
         }
         Ok(())
         // END SOLUTION
@@ -86,27 +86,27 @@ impl Db {
     pub(super) fn freeze(&self, writer: &mut Writer) -> Result<()> {
         // BEGIN SOLUTION todo(writer): sync the log, start a new one, swap in a new active memtable — book §7.4, task 2
         let synced = writer.wal.sync();
-        writer.poison_on_error(synced)?;
-        let number = writer.manifest.new_file_number();
+        self.poison_on_error(synced)?;
+        let number = self.manifest().new_file_number();
         let header = LogHeader {
             salt: self.salt(number),
             first_seq: writer.next_seq,
         };
         let path = FileName::Log(number).path(&self.dir);
         let created = Wal::create(self.options.fs.as_ref(), &path, header);
-        let wal = writer.poison_on_error(created)?;
-        let old_log = std::mem::replace(&mut writer.log_number, number);
-        writer.wal = wal;
-        let state = self.read_state();
-        let mut frozen = vec![Frozen {
-            memtable: Arc::clone(&state.active),
-            log_number: old_log,
-        }];
-        frozen.extend(state.frozen.iter().cloned());
-        self.set_read_state(ReadState {
-            active: Arc::new(Memtable::new()),
-            frozen,
-            levels: state.levels.clone(),
+        writer.wal = self.poison_on_error(created)?;
+        self.update_read_state(|state| {
+            let mut frozen = vec![Frozen {
+                memtable: Arc::clone(&state.active),
+                log_number: state.active_log,
+            }];
+            frozen.extend(state.frozen.iter().cloned());
+            ReadState {
+                active: Arc::new(Memtable::new()),
+                active_log: number,
+                frozen,
+                levels: state.levels.clone(),
+            }
         });
         Ok(())
         // END SOLUTION
@@ -115,11 +115,13 @@ impl Db {
 
     // ANCHOR: ch07_flush
     /// Flushes every frozen memtable, oldest first: writes it as a level-0
-    /// table, installs one manifest edit that adds the table and retires
-    /// the memtable's log, and only then drops the memtable from the read
-    /// state (in the same swap that adds the table).
-    pub(super) fn flush_frozen(&self, writer: &mut Writer) -> Result<()> {
-        // BEGIN SOLUTION todo(writer): table, edit, install, swap — oldest frozen first — book §7.4, task 2
+    /// table, then installs one manifest edit that adds the table and
+    /// retires the memtable's log ([`install_flush`](Db::install_flush)
+    /// drops the memtable from the read state in the same swap that adds
+    /// its table). Runs without the writer lock (writes may freeze more
+    /// memtables meanwhile); one flush at a time.
+    pub(super) fn flush_frozen(&self) -> Result<()> {
+        // BEGIN SOLUTION todo(): table, edit, install — oldest frozen first — book §7.4, task 2
         loop {
             let state = self.read_state();
             let Some((oldest, newer)) = state.frozen.split_last() else {
@@ -127,27 +129,19 @@ impl Db {
             };
             // The oldest log still needed once `oldest` is in a table: the
             // next frozen memtable's, or the active one's.
-            let next_log = newer.last().map_or(writer.log_number, |f| f.log_number);
+            let next_log = newer.last().map_or(state.active_log, |f| f.log_number);
             let mut edit = VersionEdit {
                 log_number: Some(next_log),
                 ..VersionEdit::default()
             };
             if !oldest.memtable.is_empty() {
-                let number = writer.manifest.new_file_number();
+                let number = self.new_table_number();
                 let written = write_level0_table(&self.opening(), number, &oldest.memtable);
-                let (table, last_seq) = writer.poison_on_error(written)?;
+                let (table, last_seq) = self.poison_on_error(written)?;
                 edit.last_seq = Some(last_seq);
                 edit.added.push((0, table));
             }
-            let installed = writer.manifest.install(&edit);
-            writer.poison_on_error(installed)?;
-            let opened = super::open_levels(self, &writer.manifest.version(), &state.levels);
-            let levels = writer.poison_on_error(opened)?;
-            self.set_read_state(ReadState {
-                active: Arc::clone(&state.active),
-                frozen: newer.to_vec(),
-                levels,
-            });
+            self.install_flush(&edit)?;
         }
         // END SOLUTION
     }
