@@ -29,6 +29,7 @@ pub mod compact;
 pub mod policy;
 
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use crate::ch06_manifest::{TableMeta, VersionEdit};
 use crate::ch07_engine::{Compaction, Maintenance, Stats};
@@ -98,13 +99,14 @@ impl Compaction for Leveled {
     /// [`compact`], installed with one manifest edit.
     fn run(&self, context: &mut Maintenance<'_>) -> Result<()> {
         while let Some(task) = pick(&context.manifest.version(), &self.options) {
+            let started = Instant::now();
             let edit = if task.is_trivial_move() {
                 trivial_move(&task)
             } else {
                 compact(context, &task, self.options.table_target_bytes)?
             };
             context.manifest.install(&edit)?;
-            count(context.stats, &task, &edit);
+            count(context.stats, &task, &edit, started);
         }
         Ok(())
     }
@@ -112,7 +114,9 @@ impl Compaction for Leveled {
 
 /// Adds an installed compaction to the engine's counters: the bytes of its
 /// outputs, by the level they went to.
-fn count(stats: &Stats, task: &Task, edit: &VersionEdit) {
+fn count(stats: &Stats, task: &Task, edit: &VersionEdit, started: Instant) {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    stats.compaction_micros.fetch_add(micros, Ordering::Relaxed);
     if task.is_trivial_move() {
         stats.trivial_moves.fetch_add(1, Ordering::Relaxed);
         return;
