@@ -140,6 +140,9 @@ impl Background {
 
     /// A memtable was frozen: wake a worker.
     pub(super) fn want_flush(&self) {
+        // Taking the lock orders this wake-up after any worker's look at
+        // the frozen memtables: it either saw this one or is waiting.
+        drop(self.lock());
         self.work.notify_all();
     }
 
@@ -149,8 +152,10 @@ impl Background {
         self.work.notify_all();
     }
 
-    /// Wakes every worker and every waiting writer.
+    /// Wakes every worker and every waiting writer (after a change they
+    /// check under the lock: a failure, the end of a pause).
     pub(super) fn wake_all(&self) {
+        drop(self.lock());
         self.work.notify_all();
         self.progress.notify_all();
     }
@@ -229,6 +234,18 @@ impl Db {
                     drop(jobs);
                     std::thread::sleep(Duration::from_micros(self.options.stall.slowdown_micros));
                     jobs = self.background.lock();
+                }
+                // Nothing running and nothing due: no job will change what
+                // `pressure` sees (say, level 0 above the stop trigger
+                // while compaction's own trigger is higher still), so
+                // waiting would be for ever.
+                Pressure::Stop
+                    if !jobs.flush_running
+                        && !jobs.compaction_running
+                        && !(jobs.compaction_wanted && self.options.compaction.is_some())
+                        && state.frozen.is_empty() =>
+                {
+                    break;
                 }
                 Pressure::Stop => {
                     if !stopped {
