@@ -1,13 +1,9 @@
 //! The block cache: decoded data blocks, shared by every table of a
-//! database (or of several), bounded in bytes.
-//!
-//! The reference uses CLOCK in 16 shards (fewer for a small cache): each
-//! shard is a ring of slots with a *referenced* bit that a hit sets; to
-//! make room, a hand sweeps the ring, clearing set bits and evicting the
-//! first block whose bit is already clear — LRU's behaviour for a hot
-//! set, at the cost of setting a bit on a hit instead of moving a list
-//! node. A key goes to the shard its hash picks, so threads that read
-//! different blocks mostly take different locks.
+//! database (or of several), bounded in bytes. The policy — which block
+//! to evict to make room — is yours to choose: the book compares
+//! LRU, FIFO, CLOCK and S3-FIFO, with hit rates measured on the same
+//! traces. Several threads read at once: one lock is correct, several
+//! (shards, each with its own lock and share of the capacity) scale.
 
 #![allow(dead_code, reason = "your cache's state and helpers go here")]
 
