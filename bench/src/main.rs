@@ -13,10 +13,17 @@
 //!
 //! Every engine runs in a new temporary directory (under `--dir`, default
 //! the system's temporary directory), removed at the end. What the
-//! workloads are: `workloads.rs`; what bytes they write: `data.rs`.
+//! workloads are: `workloads.rs`; what bytes they write: `data.rs`; how
+//! each operation's latency is counted: `histogram.rs`.
+//!
+//! Our engine runs with chapter 10's background threads (2) and block
+//! cache (32 MiB, fjall 3's default) unless told otherwise:
+//! `--no-background --cache-bytes 0` is chapter 8's engine, everything
+//! inline and every block read from its file.
 
 mod data;
 mod engine;
+mod histogram;
 mod panics;
 mod peers;
 mod progress;
@@ -25,7 +32,7 @@ mod workloads;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use engine::EngineKind;
+use engine::{EngineKind, Settings};
 use workloads::{Config, Measurement, Outcome};
 
 const USAGE: &str = "\
@@ -39,6 +46,10 @@ usage: lsm-bench [options]
   --workloads LIST   comma-separated, from: fillseq,fillsync,fillrandom,overwrite,
                      readrandom,readmissing,readseq,seekrandom,deleterandom (default all)
   --dir DIR          where the temporary databases go (default: the temp dir)
+  --no-background    our engine flushes and compacts inline (background_threads 0;
+                     default: 2 background threads, with write stalls)
+  --cache-bytes N    our engine's block cache, in bytes (default 33554432 = 32 MiB,
+                     fjall 3's default; 0: no cache)
   --machine          one tab-separated line per result, for `cargo xtask bench`
   --list             print the engines compiled in";
 
@@ -101,7 +112,8 @@ fn run(args: &[String]) -> Result<(), String> {
         );
     }
     panics::install_hook();
-    print_header(kind, &config, parsed.machine);
+    let timer_nanos = workloads::timer_overhead_nanos(1_000_000);
+    print_header(kind, &config, timer_nanos, parsed.machine);
     workloads::run(kind, &config, &mut |name, outcome| {
         if parsed.machine {
             println!("{}", machine_line(name, outcome));
@@ -118,6 +130,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
     let mut workloads: Vec<String> = workloads::ALL.iter().map(|w| w.to_string()).collect();
     let mut dir = std::env::temp_dir();
     let (mut machine, mut list) = (false, false);
+    let mut settings = Settings::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let mut value = || rest.next().cloned().ok_or(format!("{arg} needs a value"));
@@ -129,6 +142,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
             "--batch" => batch = number(arg, &value()?)?.max(1) as usize,
             "--workloads" => workloads = workload_list(&value()?)?,
             "--dir" => dir = PathBuf::from(value()?),
+            "--no-background" => settings.background_threads = 0,
+            "--cache-bytes" => {
+                let bytes = number(arg, &value()?)?;
+                settings.cache_bytes = usize::try_from(bytes)
+                    .map_err(|_| format!("--cache-bytes {bytes} does not fit in memory"))?;
+            }
             "--machine" => machine = true,
             "--list" => list = true,
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -145,6 +164,7 @@ fn parse(args: &[String]) -> Result<Args, String> {
         batch,
         workloads,
         dir,
+        settings,
     };
     Ok(Args {
         engine,
@@ -192,27 +212,32 @@ fn memory_backed(dir: &std::path::Path) -> Option<String> {
     matches!(kind.as_str(), "tmpfs" | "ramfs").then_some(kind)
 }
 
-fn print_header(kind: &EngineKind, config: &Config, machine: bool) {
+fn print_header(kind: &EngineKind, config: &Config, timer_nanos: f64, machine: bool) {
+    let notes = engine::notes(kind, &config.settings);
     if machine {
         println!(
             "engine\tname={}\tdurability={}\tdurability_sync={}\tnotes={}",
             kind.name,
             clean(kind.durability),
             clean(kind.durability_sync),
-            clean(kind.notes)
+            clean(&notes)
         );
         println!(
-            "config\tnum={}\treads={}\tsync_num={}\tbatch={}\tdir={}",
+            "config\tnum={}\treads={}\tsync_num={}\tbatch={}\tdir={}\t\
+             background_threads={}\tcache_bytes={}\ttimer_nanos={timer_nanos:.1}",
             config.num,
             config.reads,
             config.sync_num,
             config.batch,
-            config.dir.display()
+            config.dir.display(),
+            config.settings.background_threads,
+            config.settings.cache_bytes,
         );
     } else {
         println!(
             "{}: N = {}, reads = {}, fillsync = {} writes, {} per write call, in {}\n\
-             a write returns at: {}; with sync: {}\n{}\n",
+             a write returns at: {}; with sync: {}\n{notes}\n\
+             latencies: each operation timed alone; timing one costs {timer_nanos:.0} ns\n",
             kind.name,
             config.num,
             config.reads,
@@ -221,7 +246,6 @@ fn print_header(kind: &EngineKind, config: &Config, machine: bool) {
             config.dir.display(),
             kind.durability,
             kind.durability_sync,
-            kind.notes
         );
     }
 }
@@ -238,7 +262,7 @@ fn machine_line(name: &str, outcome: &Outcome) -> String {
             format!(
                 "result\tworkload={name}\tops={}\tnanos={}\tbytes={}\tfound={}\texpected={}\t\
                  user_bytes={}\tengine_written={}\tengine_user_bytes={}\tio_written={}\t\
-                 dir_bytes={}\tlive_bytes={}\ttables={}",
+                 dir_bytes={}\tlive_bytes={}\ttables={}{}{}",
                 m.ops,
                 m.elapsed.as_nanos(),
                 m.bytes,
@@ -251,6 +275,14 @@ fn machine_line(name: &str, outcome: &Outcome) -> String {
                 optional(m.dir_bytes),
                 optional(m.live_bytes),
                 optional(m.tables),
+                m.latency.map_or(String::new(), |l| format!(
+                    "\tmean={}\tp50={}\tp99={}\tp999={}\tp9999={}\tmax={}",
+                    l.mean, l.p50, l.p99, l.p999, l.p9999, l.max
+                )),
+                m.probe.map_or(String::new(), |p| format!(
+                    "\tslowed={}\tstopped={}\tstall_micros={}\tcache_hits={}\tcache_misses={}",
+                    p.slowed_writes, p.stopped_writes, p.stall_micros, p.cache_hits, p.cache_misses
+                )),
             )
         }
         Outcome::Unimplemented { chapter, message } => format!(
@@ -293,6 +325,32 @@ fn human_measurement(name: &str, m: &Measurement) -> String {
     }
     if let (Some(dir), Some(live)) = (m.dir_bytes, m.live_bytes.filter(|&l| l > 0)) {
         line.push_str(&format!("  s-amp {:.2}", dir as f64 / live as f64));
+    }
+    if let Some(l) = m.latency {
+        let micros = |nanos: u64| nanos as f64 / 1e3;
+        line.push_str(&format!(
+            "  µs p50 {:.2} p99 {:.2} p99.9 {:.1} max {:.0}",
+            micros(l.p50),
+            micros(l.p99),
+            micros(l.p999),
+            micros(l.max)
+        ));
+    }
+    if let Some(p) = m.probe {
+        if p.slowed_writes + p.stopped_writes > 0 {
+            line.push_str(&format!(
+                "  stalls {} slowed {} stopped {:.2} s",
+                p.slowed_writes,
+                p.stopped_writes,
+                p.stall_micros as f64 / 1e6
+            ));
+        }
+        if p.cache_hits + p.cache_misses > 0 {
+            line.push_str(&format!(
+                "  cache {:.1}% hits",
+                100.0 * p.cache_hits as f64 / (p.cache_hits + p.cache_misses) as f64
+            ));
+        }
     }
     if let Some(tables) = m.tables {
         line.push_str(&format!(

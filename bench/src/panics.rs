@@ -41,6 +41,27 @@ pub fn take_outcome() -> Outcome {
     }
 }
 
+/// Forgets the last panic (one of an earlier workload must not explain a
+/// later one's error).
+pub fn forget_last() {
+    if let Ok(mut last) = LAST.lock() {
+        *last = None;
+    }
+}
+
+/// What an engine error means: with background threads a `todo!()`
+/// reached by a flush or a compaction panics on a worker, which poisons
+/// the database, and the write that sees it returns an error. If a
+/// chapter's `todo!()` panicked since the workload began, that is the
+/// cause; otherwise the error is a failure.
+pub fn outcome_of_error(error: &str) -> Outcome {
+    let last = LAST.lock().ok().and_then(|mut last| last.take());
+    match last.and_then(|(message, _)| Some((todo_chapter(&message)?, message))) {
+        Some((chapter, message)) => Outcome::Unimplemented { chapter, message },
+        None => Outcome::Failed(error.to_string()),
+    }
+}
+
 /// `Some(7)` for `not yet implemented: ch07: …`.
 fn todo_chapter(message: &str) -> Option<u32> {
     let rest = message.strip_prefix("not yet implemented: ch")?;

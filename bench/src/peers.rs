@@ -20,7 +20,7 @@ use crate::engine::EngineKind;
     feature = "redb",
     feature = "rocksdb"
 ))]
-use crate::engine::{Engine, Op, Result};
+use crate::engine::{Engine, Op, Result, Settings};
 
 /// The peers compiled into this binary.
 #[allow(
@@ -78,11 +78,11 @@ mod fjall_engine {
     }
 
     impl Fjall {
-        fn open(dir: &Path) -> Result<Box<dyn Engine>> {
+        fn open(dir: &Path, _: &Settings) -> Result<Box<dyn Engine>> {
             Fjall::open_with(dir, false)
         }
 
-        fn open_buffered(dir: &Path) -> Result<Box<dyn Engine>> {
+        fn open_buffered(dir: &Path, _: &Settings) -> Result<Box<dyn Engine>> {
             Fjall::open_with(dir, true)
         }
 
@@ -135,12 +135,13 @@ mod fjall_engine {
             }
         }
 
-        fn scan_all(&mut self) -> Result<(u64, u64)> {
+        fn scan_all(&mut self, row: &mut dyn FnMut()) -> Result<(u64, u64)> {
             let (mut rows, mut bytes) = (0, 0);
             for guard in self.keyspace.iter() {
                 let (key, value) = guard.into_inner()?;
                 rows += 1;
                 bytes += (key.len() + value.len()) as u64;
+                row();
             }
             Ok((rows, bytes))
         }
@@ -182,7 +183,7 @@ mod sled_engine {
     }
 
     impl Sled {
-        fn open(dir: &Path) -> Result<Box<dyn Engine>> {
+        fn open(dir: &Path, _: &Settings) -> Result<Box<dyn Engine>> {
             let db = sled::Config::new().path(dir).open()?;
             Ok(Box::new(Sled { db }))
         }
@@ -228,12 +229,13 @@ mod sled_engine {
             }
         }
 
-        fn scan_all(&mut self) -> Result<(u64, u64)> {
+        fn scan_all(&mut self, row: &mut dyn FnMut()) -> Result<(u64, u64)> {
             let (mut rows, mut bytes) = (0, 0);
             for pair in self.db.iter() {
                 let (key, value) = pair?;
                 rows += 1;
                 bytes += (key.len() + value.len()) as u64;
+                row();
             }
             Ok((rows, bytes))
         }
@@ -283,7 +285,7 @@ mod redb_engine {
     }
 
     impl Redb {
-        fn open(dir: &Path) -> Result<Box<dyn Engine>> {
+        fn open(dir: &Path, _: &Settings) -> Result<Box<dyn Engine>> {
             std::fs::create_dir_all(dir)?;
             let db = Database::create(dir.join("bench.redb"))?;
             // Create the table, so reads of an empty database work.
@@ -350,12 +352,13 @@ mod redb_engine {
             }
         }
 
-        fn scan_all(&mut self) -> Result<(u64, u64)> {
+        fn scan_all(&mut self, row: &mut dyn FnMut()) -> Result<(u64, u64)> {
             let (mut rows, mut bytes) = (0, 0);
             for pair in self.reader()?.range::<&[u8]>(..)? {
                 let (key, value) = pair?;
                 rows += 1;
                 bytes += (key.value().len() + value.value().len()) as u64;
+                row();
             }
             Ok((rows, bytes))
         }
@@ -397,7 +400,7 @@ mod rocksdb_engine {
     }
 
     impl Rocks {
-        fn open(dir: &Path) -> Result<Box<dyn Engine>> {
+        fn open(dir: &Path, _: &Settings) -> Result<Box<dyn Engine>> {
             let mut options = Options::default();
             options.create_if_missing(true);
             options.set_compression_type(DBCompressionType::None);
@@ -437,13 +440,14 @@ mod rocksdb_engine {
             Ok(found)
         }
 
-        fn scan_all(&mut self) -> Result<(u64, u64)> {
+        fn scan_all(&mut self, row: &mut dyn FnMut()) -> Result<(u64, u64)> {
             let (mut rows, mut bytes) = (0, 0);
             let mut iter = self.db.raw_iterator();
             iter.seek_to_first();
             while let (Some(key), Some(value)) = (iter.key(), iter.value()) {
                 rows += 1;
                 bytes += (key.len() + value.len()) as u64;
+                row();
                 iter.next();
             }
             iter.status()?;

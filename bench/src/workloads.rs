@@ -17,13 +17,19 @@
 //! first loads one, untimed, as fillrandom would. After a write workload,
 //! untimed, the engine is flushed (its memtable written out and synced),
 //! then write amplification and space amplification are measured.
+//!
+//! Every operation is also timed alone (two `Instant::now()` around the
+//! engine call; a readseq row: the time since the row before) into a
+//! [`Histogram`], for its percentiles: the tail is where background work,
+//! stalls and a cold cache show, and a throughput hides them.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::data::{self, KEY_LEN_BYTES, VALUE_LEN_BYTES, Values, seed};
-use crate::engine::{Engine, EngineKind, Op, Result};
+use crate::engine::{Engine, EngineKind, Op, Probe, Result, Settings};
+use crate::histogram::{Histogram, Summary};
 use crate::progress::Progress;
 
 /// Every workload, in the order they run.
@@ -54,6 +60,8 @@ pub struct Config {
     pub workloads: Vec<String>,
     /// Where the temporary databases go.
     pub dir: PathBuf,
+    /// How our engine is opened (background threads, block cache).
+    pub settings: Settings,
 }
 
 /// One workload's figures.
@@ -80,6 +88,10 @@ pub struct Measurement {
     pub live_bytes: Option<u64>,
     /// The engine's tables after the workload (writes: after the flush).
     pub tables: Option<u64>,
+    /// Each operation's latency.
+    pub latency: Option<Summary>,
+    /// The engine's stall and cache counters over the timed part.
+    pub probe: Option<Probe>,
 }
 
 /// How a workload ended.
@@ -142,11 +154,12 @@ impl Runner<'_> {
         if let (true, Main::Broken(outcome)) = (uses_main, &self.main) {
             return outcome.clone();
         }
+        crate::panics::forget_last();
         let caught = catch_unwind(AssertUnwindSafe(|| self.dispatch(name)));
         match caught {
             Ok(Ok(measurement)) => Outcome::Done(measurement),
             Ok(Err(error)) => {
-                let outcome = Outcome::Failed(error.to_string());
+                let outcome = crate::panics::outcome_of_error(&error.to_string());
                 self.forget_main_after(name, &outcome);
                 outcome
             }
@@ -180,7 +193,7 @@ impl Runner<'_> {
             }
             "fillrandom" => {
                 self.main = Main::Absent;
-                let engine = (self.kind.open)(&self.main_dir())?;
+                let engine = (self.kind.open)(&self.main_dir(), &self.config.settings)?;
                 let order = data::permutation(num, seed::FILL);
                 self.write_main(name, engine, &order, WriteKind::Put)
             }
@@ -218,7 +231,7 @@ impl Runner<'_> {
             Main::Absent => {
                 let dir = self.main_dir();
                 remove_dir(&dir)?;
-                let mut engine = (self.kind.open)(&dir)?;
+                let mut engine = (self.kind.open)(&dir, &self.config.settings)?;
                 let order = data::permutation(self.config.num, seed::FILL);
                 let mut progress = Progress::new(self.label, "loading", order.len() as u64);
                 self.write_all(
@@ -227,6 +240,7 @@ impl Runner<'_> {
                     WriteKind::Put,
                     false,
                     &mut progress,
+                    &mut Histogram::new(),
                 )?;
                 progress.finish();
                 Ok(engine)
@@ -241,7 +255,7 @@ impl Runner<'_> {
             let mut engine = self.take_main()?;
             engine.flush()?;
             engine.close()?;
-            self.main = Main::Reopened((self.kind.open)(&self.main_dir())?);
+            self.main = Main::Reopened((self.kind.open)(&self.main_dir(), &self.config.settings)?);
         }
         match &mut self.main {
             Main::Reopened(engine) => Ok(engine.as_mut()),
@@ -252,7 +266,7 @@ impl Runner<'_> {
     fn fill_new(&mut self, name: &str, order: &[u64], sync: bool) -> Result<Measurement> {
         let dir = self.config.dir.join(name);
         remove_dir(&dir)?;
-        let mut engine = (self.kind.open)(&dir)?;
+        let mut engine = (self.kind.open)(&dir, &self.config.settings)?;
         let measurement = self.timed_writes(name, engine.as_mut(), order, WriteKind::Put, sync);
         let closed = engine.close();
         let measurement = measurement?;
@@ -284,12 +298,15 @@ impl Runner<'_> {
         sync: bool,
     ) -> Result<Measurement> {
         let counters_before = engine.counters();
+        let probe_before = engine.probe();
         let io_before = io_written_bytes();
         let mut progress = Progress::new(self.label, name, order.len() as u64);
+        let mut latency = Histogram::new();
         let started = Instant::now();
-        let user_bytes = self.write_all(engine, order, kind, sync, &mut progress)?;
+        let user_bytes = self.write_all(engine, order, kind, sync, &mut progress, &mut latency)?;
         let elapsed = started.elapsed();
         progress.finish();
+        let probe = probe_delta(probe_before, engine.probe());
         engine.flush()?;
         let engine_bytes = match (counters_before, engine.counters()) {
             (Some((written0, user0)), Some((written1, user1))) => Some((
@@ -321,11 +338,13 @@ impl Runner<'_> {
             dir_bytes: dir_size_bytes(&dir).ok(),
             live_bytes: Some(live_keys * (KEY_LEN_BYTES + VALUE_LEN_BYTES) as u64),
             tables: engine.table_count(),
+            latency: Some(latency.summary()),
+            probe,
         })
     }
 
-    /// Writes `order`'s keys in calls of `batch` operations; returns the
-    /// user bytes written.
+    /// Writes `order`'s keys in calls of `batch` operations, each call's
+    /// time into `latency`; returns the user bytes written.
     fn write_all(
         &mut self,
         engine: &mut dyn Engine,
@@ -333,6 +352,7 @@ impl Runner<'_> {
         kind: WriteKind,
         sync: bool,
         progress: &mut Progress,
+        latency: &mut Histogram,
     ) -> Result<u64> {
         let batch = self.config.batch.max(1);
         let mut keys = vec![[0u8; KEY_LEN_BYTES]; batch];
@@ -352,7 +372,9 @@ impl Runner<'_> {
                     WriteKind::Delete => Op::Delete(&keys[slot]),
                 })
                 .collect();
+            let call = Instant::now();
             engine.write(&ops, sync)?;
+            latency.record(call.elapsed());
             user_bytes += ops
                 .iter()
                 .map(|op| match op {
@@ -379,6 +401,8 @@ impl Runner<'_> {
         let (mut found, mut bytes) = (0, 0);
         let mut present = [0u8; KEY_LEN_BYTES];
         let mut absent = [0u8; KEY_LEN_BYTES + 1];
+        let mut latency = Histogram::new();
+        let probe_before = engine.probe();
         let started = Instant::now();
         for (done, &i) in (1..).zip(&keys) {
             let key: &[u8] = if missing {
@@ -388,7 +412,10 @@ impl Runner<'_> {
                 data::key(i, &mut present);
                 &present
             };
-            if let Some(len) = engine.get(key)? {
+            let call = Instant::now();
+            let got = engine.get(key)?;
+            latency.record(call.elapsed());
+            if let Some(len) = got {
                 found += 1;
                 bytes += (key.len() + len) as u64;
             }
@@ -400,6 +427,8 @@ impl Runner<'_> {
         let count = keys.len() as u64;
         let mut m = read_measurement(count, elapsed, bytes, (found, expected));
         m.tables = engine.table_count();
+        m.latency = Some(latency.summary());
+        m.probe = probe_delta(probe_before, engine.probe());
         Ok(m)
     }
 
@@ -407,12 +436,21 @@ impl Runner<'_> {
         let (label, num) = (self.label, self.config.num);
         let engine = self.reopened()?;
         let progress = Progress::new(label, name, 0);
+        let mut latency = Histogram::new();
+        let probe_before = engine.probe();
         let started = Instant::now();
-        let (rows, bytes) = engine.scan_all()?;
+        let mut previous = started;
+        let (rows, bytes) = engine.scan_all(&mut || {
+            let now = Instant::now();
+            latency.record(now - previous);
+            previous = now;
+        })?;
         let elapsed = started.elapsed();
         progress.finish();
         let mut m = read_measurement(rows, elapsed, bytes, (rows, num));
         m.tables = engine.table_count();
+        m.latency = Some(latency.summary());
+        m.probe = probe_delta(probe_before, engine.probe());
         Ok(m)
     }
 
@@ -423,10 +461,15 @@ impl Runner<'_> {
         let mut progress = Progress::new(label, name, keys.len() as u64);
         let (mut found, mut bytes) = (0, 0);
         let mut target = [0u8; KEY_LEN_BYTES];
+        let mut latency = Histogram::new();
+        let probe_before = engine.probe();
         let started = Instant::now();
         for (done, &i) in (1..).zip(&keys) {
             data::key(i, &mut target);
-            if let Some((key, len)) = engine.seek(&target)? {
+            let call = Instant::now();
+            let got = engine.seek(&target)?;
+            latency.record(call.elapsed());
+            if let Some((key, len)) = got {
                 if key == target {
                     found += 1;
                 }
@@ -439,6 +482,8 @@ impl Runner<'_> {
         let count = keys.len() as u64;
         let mut m = read_measurement(count, elapsed, bytes, (found, count));
         m.tables = engine.table_count();
+        m.latency = Some(latency.summary());
+        m.probe = probe_delta(probe_before, engine.probe());
         Ok(m)
     }
 }
@@ -457,6 +502,24 @@ fn read_measurement(ops: u64, elapsed: Duration, bytes: u64, found: (u64, u64)) 
         found: Some(found),
         ..Measurement::default()
     }
+}
+
+/// The engine's counters over a workload, if it keeps them.
+fn probe_delta(before: Option<Probe>, after: Option<Probe>) -> Option<Probe> {
+    Some(after?.since(&before?))
+}
+
+/// What timing one operation costs: the mean of `Instant::now()` twice
+/// and a record, over `rounds` empty operations, in nanoseconds (measured
+/// once at the start of a run and printed with it).
+pub fn timer_overhead_nanos(rounds: u32) -> f64 {
+    let mut latency = Histogram::new();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let call = Instant::now();
+        latency.record(std::hint::black_box(call).elapsed());
+    }
+    started.elapsed().as_nanos() as f64 / f64::from(rounds.max(1))
 }
 
 /// Bytes this process has passed to `write` calls (Linux), `None`
