@@ -12,6 +12,14 @@
 //! reaches a `todo!()` is reported per workload as "not implemented yet
 //! (chapter N)" by the binary itself, which catches the panic.
 //!
+//! Our engine runs with chapter 10's background threads and block cache
+//! (the binary's defaults: 2 threads, 32 MiB — fjall 3's default cache).
+//! After the reference, two variants of it run only what they are for:
+//! `reference-inline` (no background threads: fillrandom and overwrite,
+//! to compare the write tail with stalls and without) and
+//! `reference-nocache` (no block cache: the same database built again,
+//! then the reads), each shown only in the rows it is for.
+//!
 //! Nothing here is compiled by a learner's `cargo test` or `cargo xtask
 //! grade`: the binary is built only by this command, the peers only with
 //! `--peers`, RocksDB (C++, about 20 minutes) only with `--rocksdb`.
@@ -29,11 +37,13 @@ use crate::{Result, failed, help_requested, usage_error};
 pub const USAGE: &str = "\
 usage: cargo xtask bench [--num N] [--reads R] [--sync-num S] [--batch K]
                          [--workloads LIST] [--json FILE] [--dir DIR]
+                         [--no-background] [--cache-bytes N] [--no-variants]
                          [--features F] [--reference-only] [--peers] [--rocksdb]
 
 Runs LevelDB db_bench workloads on your engine (chapters/) and on the
 reference (solutions/), release builds, each in a new temporary directory,
-and prints ops/s, MB/s, yours/reference, write and space amplification.
+and prints ops/s, MB/s, yours/reference, write and space amplification,
+and each operation's latency: p50, p99, p99.9 and max.
 
   --num N            keys (16-byte \"{:016}\" numbers, 100-byte values),
                      and writes per fill (default 1000000)
@@ -48,6 +58,15 @@ and prints ops/s, MB/s, yours/reference, write and space amplification.
   --json FILE        also write every figure to FILE as JSON
   --dir DIR          where the temporary databases go (default: the system's
                      temporary directory; use a real disk, not tmpfs)
+  --no-background    our engine (yours and the reference) flushes and compacts
+                     inline (default: 2 background threads, with write stalls;
+                     inline if your chapter 10 is not done)
+  --cache-bytes N    our engine's block cache (default 33554432 = 32 MiB,
+                     fjall 3's default; 0: none)
+  --no-variants      skip reference-inline (the reference without background
+                     threads: fillrandom, overwrite) and reference-nocache
+                     (without the block cache: the reads, on the same
+                     database built again), which run after the reference
   --features F       your build takes these workbook features, e.g.
                      `ref-upto-ch06` to bench your chapter 7 on the
                      reference chapters 1-6 (default: all your chapters)
@@ -83,16 +102,127 @@ const PEERS: [(&str, &[&str]); 3] = [
     ("redb", &["redb"]),
 ];
 
+/// A run of the reference with one setting changed, shown only in the
+/// rows it is for.
+#[derive(Debug)]
+struct Variant {
+    label: &'static str,
+    /// What differs, for the configuration lines.
+    what: &'static str,
+    /// Without background threads (else: without the block cache).
+    inline: bool,
+    /// The workloads it runs: the ones it is shown in, and what they need
+    /// to see the same database as the reference's run.
+    runs: &'static [&'static str],
+    /// The workloads it is shown in.
+    shows: &'static [&'static str],
+}
+
+const VARIANTS: [Variant; 2] = [
+    Variant {
+        label: "reference-inline",
+        what: "the reference with --no-background (background_threads 0): the write that \
+               fills the memtable flushes it and compacts, inline; nothing to stall for",
+        inline: true,
+        runs: &["fillrandom", "overwrite"],
+        shows: &["fillrandom", "overwrite"],
+    },
+    Variant {
+        label: "reference-nocache",
+        what: "the reference with --cache-bytes 0: every block read from its file; the \
+               database built again (fillrandom, overwrite), only its reads shown",
+        inline: false,
+        runs: &[
+            "fillrandom",
+            "overwrite",
+            "readrandom",
+            "readmissing",
+            "readseq",
+            "seekrandom",
+        ],
+        shows: &["readrandom", "readmissing", "readseq", "seekrandom"],
+    },
+];
+
 #[derive(Debug, Default)]
 struct Args {
-    /// Passed on to the binary as they are.
+    /// Passed on to the binary as they are (every engine).
     pass: Vec<String>,
+    /// `--workloads`, if given.
+    workloads: Option<Vec<String>>,
+    /// Our engine only: `--no-background`.
+    no_background: bool,
+    /// Our engine only: `--cache-bytes`.
+    cache_bytes: Option<String>,
+    no_variants: bool,
     json: Option<PathBuf>,
     reference_only: bool,
     peers: bool,
     rocksdb: bool,
     /// Features of lsm-workbook for your build, e.g. `ref-upto-ch06`.
     features: Vec<String>,
+}
+
+impl Args {
+    /// The binary's arguments: the common ones, `workloads` (if some), and
+    /// for our engine its settings, `inline` or `no_cache` forcing them.
+    fn engine_args(
+        &self,
+        ours: bool,
+        workloads: Option<&[String]>,
+        inline: bool,
+        no_cache: bool,
+    ) -> Vec<String> {
+        let mut out = self.pass.clone();
+        if let Some(list) = workloads.or(self.workloads.as_deref()) {
+            out.extend(["--workloads".to_string(), list.join(",")]);
+        }
+        if ours {
+            if self.no_background || inline {
+                out.push("--no-background".into());
+            }
+            let cache = if no_cache {
+                Some("0")
+            } else {
+                self.cache_bytes.as_deref()
+            };
+            if let Some(bytes) = cache {
+                out.extend(["--cache-bytes".to_string(), bytes.to_string()]);
+            }
+        }
+        out
+    }
+
+    /// The variants to run, each with its workloads (those chosen) and the
+    /// ones it is shown in; none with `--no-variants`, none whose setting
+    /// the main runs already have.
+    fn variants(&self) -> Vec<(&'static Variant, Vec<String>, Vec<String>)> {
+        if self.no_variants {
+            return Vec::new();
+        }
+        let chosen = |names: &[&str]| -> Vec<String> {
+            let names = names.iter().filter(|name| {
+                self.workloads
+                    .as_ref()
+                    .is_none_or(|list| list.iter().any(|w| w == *name))
+            });
+            names.map(|name| name.to_string()).collect()
+        };
+        VARIANTS
+            .iter()
+            .filter(|v| {
+                if v.inline {
+                    !self.no_background
+                } else {
+                    self.cache_bytes.as_deref().map(|b| b.replace('_', "")) != Some("0".into())
+                }
+            })
+            .filter_map(|v| {
+                let (runs, shows) = (chosen(v.runs), chosen(v.shows));
+                (!shows.is_empty()).then_some((v, runs, shows))
+            })
+            .collect()
+    }
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -107,7 +237,12 @@ pub fn run(args: &[String]) -> Result<()> {
             .map(|feature| format!("lsm-workbook/{feature}"))
             .collect();
         runs.push(match build(&ws, "yours", &yours)? {
-            Some(binary) => run_engine(&binary, "workbook", "yours", &args.pass)?,
+            Some(binary) => run_engine(
+                &binary,
+                "workbook",
+                "yours",
+                &args.engine_args(true, None, false, false),
+            )?,
             None => EngineRun::not_built("yours", "does not compile: see the errors above"),
         });
     }
@@ -128,9 +263,26 @@ pub fn run(args: &[String]) -> Result<()> {
             "the reference (lsm-bench --features reference) does not build",
         ));
     };
-    runs.push(run_engine(&binary, "workbook", "reference", &args.pass)?);
+    runs.push(run_engine(
+        &binary,
+        "workbook",
+        "reference",
+        &args.engine_args(true, None, false, false),
+    )?);
+    for (variant, workloads, shows) in args.variants() {
+        let pass = args.engine_args(true, Some(&workloads), variant.inline, !variant.inline);
+        let mut run = run_engine(&binary, "workbook", variant.label, &pass)?;
+        run.shows = Some(shows);
+        run.variant = Some(variant.what);
+        runs.push(run);
+    }
     for peer in peers {
-        runs.push(run_engine(&binary, peer, peer, &args.pass)?);
+        runs.push(run_engine(
+            &binary,
+            peer,
+            peer,
+            &args.engine_args(false, None, false, false),
+        )?);
     }
     print!("{}", render(&runs));
     if let Some(path) = &args.json {
@@ -165,13 +317,27 @@ fn parse(args: &[String]) -> Result<Args> {
             }
             "--workloads" => {
                 let text = value()?;
+                let mut names = Vec::new();
                 for name in text.split(',').map(str::trim) {
                     if !WORKLOADS.contains(&name) {
                         return Err(usage_error(format!("unknown workload `{name}`"), USAGE));
                     }
+                    names.push(name.to_string());
                 }
-                parsed.pass.extend([arg.clone(), text]);
+                parsed.workloads = Some(names);
             }
+            "--cache-bytes" => {
+                let text = value()?;
+                if text.replace('_', "").parse::<u64>().is_err() {
+                    return Err(usage_error(
+                        format!("{arg} wants a number of bytes (0: no cache)"),
+                        USAGE,
+                    ));
+                }
+                parsed.cache_bytes = Some(text);
+            }
+            "--no-background" => parsed.no_background = true,
+            "--no-variants" => parsed.no_variants = true,
             "--dir" => {
                 let dir = PathBuf::from(value()?);
                 let dir = std::path::absolute(&dir).unwrap_or(dir);
@@ -283,6 +449,10 @@ struct EngineRun {
     rows: BTreeMap<String, BTreeMap<String, String>>,
     /// Why the engine did not run, or how its process ended badly.
     problem: Option<String>,
+    /// A variant is shown only in these workloads' rows.
+    shows: Option<Vec<String>>,
+    /// A variant: what differs from the reference.
+    variant: Option<&'static str>,
 }
 
 impl EngineRun {
@@ -296,6 +466,14 @@ impl EngineRun {
 
     fn row(&self, workload: &str) -> Option<&BTreeMap<String, String>> {
         self.rows.get(workload)
+    }
+
+    /// Whether this run has a row in `workload`'s group of the table.
+    fn shown_in(&self, workload: &str) -> bool {
+        match &self.shows {
+            Some(shows) => shows.iter().any(|w| w == workload),
+            None => true,
+        }
     }
 
     fn number(&self, workload: &str, field: &str) -> Option<f64> {
@@ -376,6 +554,12 @@ struct Figures {
     write_amp: Option<(f64, bool)>,
     space_amp: Option<f64>,
     found: Option<(u64, u64)>,
+    /// Per operation, in nanoseconds: p50, p99, p99.9, max.
+    latency: Option<[f64; 4]>,
+    /// Writes slowed, stopped, and the seconds they waited.
+    stalls: Option<(f64, f64, f64)>,
+    /// Block cache hits ÷ lookups, if there were lookups.
+    cache_hit_rate: Option<f64>,
 }
 
 fn figures(run: &EngineRun, workload: &str) -> Option<Figures> {
@@ -401,6 +585,11 @@ fn figures(run: &EngineRun, workload: &str) -> Option<Figures> {
         write_amp: from_engine.or(from_io),
         space_amp: ratio(get("dir_bytes"), get("live_bytes")),
         found,
+        latency: (|| Some([get("p50")?, get("p99")?, get("p999")?, get("max")?]))(),
+        stalls: (|| Some((get("slowed")?, get("stopped")?, get("stall_micros")? / 1e6)))(),
+        cache_hit_rate: get("cache_hits")
+            .zip(get("cache_misses"))
+            .and_then(|(hits, misses)| ratio(Some(hits), Some(hits + misses))),
     })
 }
 
@@ -420,22 +609,98 @@ fn render(runs: &[EngineRun]) -> String {
             field("dir"),
         ));
     }
+    out.push_str(&settings_lines(runs));
     let reference = runs.iter().find(|run| run.label == "reference");
     out.push_str(&format!(
-        "{:<13} {:<10} {:>11} {:>8} {:>7} {:>7} {:>7}  {}\n",
-        "workload", "engine", "ops/s", "MB/s", "vs ref", "w-amp", "s-amp", "notes"
+        "{:<13} {:<LABEL$} {:>11} {:>7} {:>6} {:>6} {:>5} {:>7} {:>7} {:>7} {:>7}  {}\n",
+        "workload",
+        "engine",
+        "ops/s",
+        "MB/s",
+        "vs ref",
+        "w-amp",
+        "s-amp",
+        "p50 µs",
+        "p99",
+        "p99.9",
+        "max",
+        "notes"
     ));
     let chosen = WORKLOADS
         .iter()
         .filter(|w| runs.iter().any(|run| run.rows.contains_key(**w)));
     for workload in chosen {
-        for (index, run) in runs.iter().enumerate() {
+        let shown = runs.iter().filter(|run| run.shown_in(workload));
+        for (index, run) in shown.enumerate() {
             let name = if index == 0 { *workload } else { "" };
             out.push_str(&row_line(name, workload, run, reference));
         }
     }
     out.push_str(&legend(runs));
     out
+}
+
+/// The engine column's width: `reference-nocache`.
+const LABEL: usize = 17;
+
+/// How our engine ran (threads, cache) and what timing an operation
+/// costs, from the runs' config lines.
+fn settings_lines(runs: &[EngineRun]) -> String {
+    let ours: Vec<&EngineRun> = runs
+        .iter()
+        .filter(|run| run.engine.get("name").is_some_and(|n| n == "workbook"))
+        .collect();
+    let mut out = String::new();
+    let described = |run: &EngineRun| {
+        let threads = run.config.get("background_threads")?;
+        let cache: u64 = run.config.get("cache_bytes")?.parse().ok()?;
+        let threads = match threads.as_str() {
+            "0" => "inline (0 background threads)".to_string(),
+            n => format!("{n} background threads"),
+        };
+        let cache = match cache {
+            0 => "no block cache".to_string(),
+            33_554_432 => "32 MiB block cache (fjall 3's default)".to_string(),
+            bytes if bytes % (1 << 20) == 0 => format!("{} MiB block cache", bytes >> 20),
+            bytes => format!("{bytes} B block cache"),
+        };
+        Some(format!("{threads}, {cache}"))
+    };
+    for run in &ours {
+        if let Some(text) = described(run) {
+            out.push_str(&format!("{:<LABEL$} asked for: {text}\n", run.label));
+        }
+    }
+    let timer: Vec<f64> = runs
+        .iter()
+        .filter_map(|run| run.config.get("timer_nanos")?.parse().ok())
+        .collect();
+    if let (Some(low), Some(high)) = (
+        timer.iter().copied().reduce(f64::min),
+        timer.iter().copied().reduce(f64::max),
+    ) {
+        out.push_str(&format!(
+            "latency: every operation timed alone (Instant::now() before and after the call, \
+             then a histogram record:\n{low:.0}-{high:.0} ns per operation, measured at each \
+             start, inside the timed loop and its ops/s)\n"
+        ));
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Nanoseconds as microseconds, three significant digits or so.
+fn micros(nanos: f64) -> String {
+    let us = nanos / 1e3;
+    if us < 10.0 {
+        format!("{us:.2}")
+    } else if us < 100.0 {
+        format!("{us:.1}")
+    } else {
+        thousands(us)
+    }
 }
 
 fn plural(count: &str, unit: &str) -> String {
@@ -448,7 +713,7 @@ fn plural(count: &str, unit: &str) -> String {
 
 fn row_line(name: &str, workload: &str, run: &EngineRun, reference: Option<&EngineRun>) -> String {
     let label = &run.label;
-    let head = format!("{name:<13} {label:<10}");
+    let head = format!("{name:<13} {label:<LABEL$}");
     let Some(row) = run.row(workload) else {
         let why = run.problem.as_deref().unwrap_or("did not run");
         return format!("{head} {why}\n");
@@ -498,9 +763,26 @@ fn row_line(name: &str, workload: &str, run: &EngineRun, reference: Option<&Engi
     if let Some(tables) = row.get("tables").filter(|t| !t.is_empty()) {
         notes.push(plural(tables, "table"));
     }
+    if let Some((slowed, stopped, seconds)) = f.stalls
+        && slowed + stopped > 0.0
+    {
+        notes.push(format!(
+            "stalls: {} slowed, {} stopped, {seconds:.2} s",
+            thousands(slowed),
+            thousands(stopped)
+        ));
+    }
+    if let Some(rate) = f.cache_hit_rate {
+        notes.push(format!("cache {:.1}% hits", rate * 100.0));
+    }
     let notes = notes.join("; ");
+    let [p50, p99, p999, max] = f.latency.map_or_else(
+        || ["-".to_string(), "-".into(), "-".into(), "-".into()],
+        |l| l.map(micros),
+    );
     format!(
-        "{head} {:>11} {mb:>8} {vs_ref:>7} {write_amp:>7} {space_amp:>7}  {notes}\n",
+        "{head} {:>11} {mb:>7} {vs_ref:>6} {write_amp:>6} {space_amp:>5} {p50:>7} {p99:>7} \
+         {p999:>7} {max:>7}  {notes}\n",
         thousands(f.ops_per_sec)
     )
 }
@@ -512,18 +794,25 @@ fn legend(runs: &[EngineRun]) -> String {
          (DbStats: wal + flush + compaction bytes), or * from the bytes\nthe process passed \
          to write() (/proc/self/io wchar) where the engine keeps none. s-amp: the \
          directory's bytes ÷\nlive user bytes, after the flush. Reads run on the database \
-         flushed and reopened after the writes.\nnotes: the engine's tables after the workload \
-         (a get may probe each; a seek reads a block of each).\n\nwhen a write returns, it is in:\n",
+         flushed and reopened after the writes.\np50 … max: each operation's latency in µs \
+         (a write call, a get, a seek; readseq: from one row to the next), from\na log-linear \
+         histogram (within 1/128 above the true value; max exact).\nnotes: the engine's tables \
+         after the workload (a get may probe each; a seek reads a block of each); writes\n\
+         slowed and stopped by chapter 10's stall rule and the time they waited; block cache \
+         hits ÷ lookups.\n\nwhen a write returns, it is in:\n",
     );
-    for run in runs {
-        out.push_str(&format!("  {:<10} {}\n", run.label, run.durability()));
+    for run in runs.iter().filter(|run| run.variant.is_none()) {
+        out.push_str(&format!("  {:<LABEL$} {}\n", run.label, run.durability()));
     }
     out.push_str("\nconfiguration:\n");
     for run in runs {
-        let notes = run.engine.get("notes").map_or("-", String::as_str);
-        out.push_str(&format!("  {:<10} {notes}\n", run.label));
+        let notes = match run.variant {
+            Some(what) => what,
+            None => run.engine.get("notes").map_or("-", String::as_str),
+        };
+        out.push_str(&format!("  {:<LABEL$} {notes}\n", run.label));
         if let Some(problem) = &run.problem {
-            out.push_str(&format!("  {:<10} {problem}\n", ""));
+            out.push_str(&format!("  {:<LABEL$} {problem}\n", ""));
         }
     }
     out
@@ -573,6 +862,14 @@ fn to_json(runs: &[EngineRun]) -> Value {
             for (key, value) in &run.engine {
                 pairs.push((key.clone(), Value::string(value)));
             }
+            if let Some(what) = run.variant {
+                pairs.push(("variant".into(), Value::string(what)));
+            }
+            for key in ["background_threads", "cache_bytes", "timer_nanos"] {
+                if let Some(n) = run.config.get(key).and_then(|v| v.parse::<f64>().ok()) {
+                    pairs.push((key.into(), Value::Number(n)));
+                }
+            }
             if let Some(problem) = &run.problem {
                 pairs.push(("problem".into(), Value::string(problem)));
             }
@@ -582,7 +879,7 @@ fn to_json(runs: &[EngineRun]) -> Value {
     top.push(("engines".into(), Value::Array(engines)));
     let mut results = Vec::new();
     for workload in WORKLOADS {
-        for run in runs {
+        for run in runs.iter().filter(|run| run.shown_in(workload)) {
             if let Some(row) = run.row(workload) {
                 results.push(result_json(workload, run, row, reference));
             }
@@ -649,6 +946,26 @@ fn result_json(
     if let Some((found, expected)) = f.found {
         pairs.push(("found".into(), Value::Number(found as f64)));
         pairs.push(("expected".into(), Value::Number(expected as f64)));
+    }
+    for (key, field) in [
+        ("mean_us", "mean"),
+        ("p50_us", "p50"),
+        ("p99_us", "p99"),
+        ("p999_us", "p999"),
+        ("p9999_us", "p9999"),
+        ("max_us", "max"),
+    ] {
+        if let Some(nanos) = run.number(workload, field) {
+            pairs.push((key.into(), Value::Number(nanos / 1e3)));
+        }
+    }
+    if let Some((slowed, stopped, seconds)) = f.stalls {
+        pairs.push(("slowed_writes".into(), Value::Number(slowed)));
+        pairs.push(("stopped_writes".into(), Value::Number(stopped)));
+        pairs.push(("stall_seconds".into(), Value::Number(seconds)));
+    }
+    if let Some(rate) = f.cache_hit_rate {
+        pairs.push(("cache_hit_rate".into(), Value::Number(rate)));
     }
     Value::Object(pairs)
 }
