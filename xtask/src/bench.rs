@@ -1060,6 +1060,134 @@ mod tests {
         assert!(text.contains("\"workload\": \"readrandom\""), "{text}");
     }
 
+    fn args(list: &[&str]) -> Args {
+        let list: Vec<String> = list.iter().map(|a| a.to_string()).collect();
+        parse(&list).expect("the arguments parse")
+    }
+
+    #[test]
+    fn our_settings_go_to_our_engine_only() {
+        let parsed = args(&["--num", "10", "--no-background", "--cache-bytes", "4096"]);
+        let ours = parsed.engine_args(true, None, false, false);
+        assert_eq!(
+            ours,
+            ["--num", "10", "--no-background", "--cache-bytes", "4096"].map(String::from),
+            "our engine gets its settings"
+        );
+        let peer = parsed.engine_args(false, None, false, false);
+        assert_eq!(peer, ["--num", "10"].map(String::from), "a peer gets none");
+        let nocache = parsed.engine_args(true, None, false, true);
+        assert!(
+            nocache.ends_with(&["--cache-bytes".to_string(), "0".to_string()]),
+            "the no-cache variant overrides --cache-bytes, got {nocache:?}"
+        );
+        assert!(
+            parse(&["--cache-bytes".to_string(), "lots".to_string()]).is_err(),
+            "--cache-bytes wants a number"
+        );
+    }
+
+    #[test]
+    fn variants_run_what_their_rows_need_among_the_chosen_workloads() {
+        let all = args(&[]).variants();
+        let labels: Vec<&str> = all.iter().map(|(v, _, _)| v.label).collect();
+        assert_eq!(
+            labels,
+            ["reference-inline", "reference-nocache"],
+            "both by default"
+        );
+        let reads = args(&["--workloads", "fillrandom,readrandom"]).variants();
+        let (nocache, runs, shows) = reads
+            .iter()
+            .find(|(v, _, _)| v.label == "reference-nocache")
+            .expect("readrandom chosen: the no-cache variant runs");
+        assert!(!nocache.inline, "the no-cache variant keeps its threads");
+        assert_eq!(
+            runs,
+            &["fillrandom", "readrandom"].map(String::from),
+            "it builds the database the reference read (fillrandom only here)"
+        );
+        assert_eq!(
+            shows,
+            &["readrandom"].map(String::from),
+            "shown in readrandom"
+        );
+        let writes_only = args(&["--workloads", "fillseq"]).variants();
+        assert!(writes_only.is_empty(), "no variant has a row in fillseq");
+        let inline = args(&["--no-background"]).variants();
+        assert!(
+            inline.iter().all(|(v, _, _)| !v.inline),
+            "with --no-background the reference is already inline"
+        );
+        assert!(
+            args(&["--cache-bytes", "0"])
+                .variants()
+                .iter()
+                .all(|(v, _, _)| v.inline)
+        );
+        assert!(
+            args(&["--no-variants"]).variants().is_empty(),
+            "--no-variants"
+        );
+    }
+
+    #[test]
+    fn latency_and_stalls_and_cache_are_shown() {
+        let mut lines = REFERENCE.to_vec();
+        lines.push(
+            "result\tworkload=fillrandom\tops=1000\tnanos=1000000\tbytes=116000\tfound=\t\
+             expected=\tuser_bytes=116000\tmean=900\tp50=800\tp99=12000\tp999=450000\t\
+             p9999=900000\tmax=1234567\tslowed=3\tstopped=1\tstall_micros=2500000\t\
+             cache_hits=0\tcache_misses=0",
+        );
+        lines[3] = "result\tworkload=readrandom\tops=1000\tnanos=2000000\tbytes=116000\t\
+                    found=1000\texpected=1000\tuser_bytes=0\tp50=1500\tp99=9000\tp999=20000\t\
+                    max=30000\tslowed=0\tstopped=0\tstall_micros=0\tcache_hits=90\t\
+                    cache_misses=10";
+        let run = run_from("reference", &lines);
+        let write = row_line("fillrandom", "fillrandom", &run, None);
+        for part in [
+            "0.80",
+            "12.0",
+            "450",
+            "1,235",
+            "stalls: 3 slowed, 1 stopped, 2.50 s",
+        ] {
+            assert!(write.contains(part), "{part:?} missing from {write:?}");
+        }
+        assert!(
+            !write.contains("cache"),
+            "no lookups, no hit rate: {write:?}"
+        );
+        let read = row_line("readrandom", "readrandom", &run, None);
+        assert!(read.contains("cache 90.0% hits"), "got {read:?}");
+        assert!(!read.contains("stalls"), "no stalls, no note: {read:?}");
+        let json = to_json(&[run]).render();
+        assert!(
+            json.contains("\"p99_us\": 12.0"),
+            "{}",
+            &json[..json.len().min(400)]
+        );
+    }
+
+    #[test]
+    fn a_variant_has_rows_only_where_it_is_shown() {
+        let reference = run_from("reference", REFERENCE);
+        let mut variant = run_from("reference-nocache", REFERENCE);
+        variant.shows = Some(vec!["readrandom".into()]);
+        variant.variant = Some("no cache");
+        let table = render(&[reference, variant]);
+        let rows: Vec<&str> = table
+            .lines()
+            .filter(|line| line.get(14..31) == Some("reference-nocache"))
+            .collect();
+        assert_eq!(rows.len(), 1, "one row, readrandom's, got {rows:?}");
+        assert!(
+            rows[0].contains("500,000"),
+            "readrandom's figures, got {rows:?}"
+        );
+    }
+
     #[test]
     fn thousands_are_grouped() {
         assert_eq!(thousands(1_234_567.4), "1,234,567");
