@@ -24,8 +24,27 @@
 //! transaction live in the session, next to the `Db` they borrow: they are
 //! in memory only, and the end of the session drops them (an open
 //! transaction writes nothing).
+//!
+//! `--config FILE` opens the database with the options of a TOML file
+//! (chapter 10; `config.rs` has the format, `lsm.example.toml` at the
+//! repository's root every key with its default):
+//!
+//! ```text
+//! cargo run --bin lsm -- --config lsm.example.toml /tmp/mydb
+//! ```
+//!
+//! A key the file leaves out keeps the REPL's default: the engine's
+//! `Options::default()`, no block cache, chapter 8's leveled compaction
+//! and chapter 9's timeline if those chapters are done (set explicitly,
+//! they must be). An unknown key or a bad value stops the REPL before it
+//! opens anything, with the file, line and key on stderr.
 //! Book: "7. The engine", *Play with your engine*; "9. Snapshots, time
-//! travel and transactions".
+//! travel and transactions"; "10. Background work, stalls and the block
+//! cache".
+
+// A crate root's modules sit next to it (src/bin/), so the path is named.
+#[path = "lsm/config.rs"]
+mod config;
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -40,11 +59,13 @@ use std::time::Instant;
 
 use lsm_workbook::Error;
 use lsm_workbook::ch06_manifest::Version;
-use lsm_workbook::ch07_engine::{Compaction, Db, History, Options, WriteOptions};
-use lsm_workbook::ch08_compaction::{Leveled, LeveledOptions, pick};
+use lsm_workbook::ch07_engine::{Db, DbStats, History, Options, WriteOptions};
+use lsm_workbook::ch08_compaction::pick;
 use lsm_workbook::ch09_snapshots::{
     Snapshot, Timeline, TimelineOptions, Transaction, retained, sample_for, seq_as_of,
 };
+
+use config::Config;
 
 /// Each command: its name, its usage line, what it does.
 const COMMANDS: &[(&str, &str, &str)] = &[
@@ -126,27 +147,71 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-const USAGE: &str =
-    "usage: lsm DIR   (opens or creates the database in DIR; HELP inside lists the commands)";
+const USAGE: &str = "usage: lsm [--config FILE] DIR
+  opens or creates the database in DIR; HELP inside lists the commands
+  --config FILE   options from a TOML file (lsm.example.toml lists every key)";
 
-/// The timeline the REPL keeps: the defaults (a sample a second, an hour).
-const TIMELINE: TimelineOptions = TimelineOptions {
-    resolution_micros: 1_000_000,
-    retention_micros: 3_600_000_000,
-};
+/// What the command line asks for.
+enum Command {
+    Help,
+    Run { config: Option<String>, dir: String },
+}
+
+/// `lsm DIR`, `lsm --config FILE DIR` (or `--config=FILE`, either side of
+/// DIR), `lsm --help`; `None` for anything else.
+fn command(args: &[String]) -> Option<Command> {
+    let mut config = None;
+    let mut dir = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Some(Command::Help),
+            "--config" if config.is_none() => config = Some(args.next()?.clone()),
+            flag if flag.starts_with("--config=") && config.is_none() => {
+                config = Some(flag["--config=".len()..].to_string());
+            }
+            flag if flag.starts_with('-') && flag != "-" => return None,
+            _ if dir.is_some() => return None,
+            path => dir = Some(path.to_string()),
+        }
+    }
+    Some(Command::Run { config, dir: dir? })
+}
+
+/// The config `path` names, or the defaults without one; `Err` is the
+/// line to print.
+fn load_config(path: Option<&str>) -> Result<Config, String> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("error: cannot read the config file {path}: {error}"))?;
+    config::parse(&text, path).map_err(|error| format!("error: {error}"))
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [dir] = args.as_slice() else {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
+    let (config, dir) = match command(&args) {
+        Some(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Run { config, dir }) => (config, dir),
+        None => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
     };
-    if dir == "-h" || dir == "--help" {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
+    let config = match load_config(config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dir = dir.as_str();
     quiet_panics();
-    let (db, timeline) = match open(dir) {
+    let (db, timeline) = match open(dir, &config) {
         Ok(opened) => opened,
         Err(message) => {
             eprintln!("{message}");
@@ -160,11 +225,15 @@ fn main() -> ExitCode {
         } else {
             "your"
         };
-        let history = match timeline {
-            Ok(_) => "with a timeline",
-            Err(_) => "without a timeline (chapter 9 is not implemented yet)",
+        let history = match &timeline {
+            Ok(_) => "with a timeline".to_string(),
+            Err(no) => format!("without a timeline ({})", no.why()),
         };
-        println!("lsm: {engine} engine on {dir}, {history}; HELP lists the commands");
+        let options = match config.file.as_str() {
+            "" => String::new(),
+            file => format!(" with the options of {file}"),
+        };
+        println!("lsm: {engine} engine on {dir}{options}, {history}; HELP lists the commands");
     }
     session(&db, timeline, interactive);
     match guarded(|| db.close()) {
@@ -180,29 +249,65 @@ fn main() -> ExitCode {
     }
 }
 
-/// Opens the database in `dir` with what the learner's chapters support:
-/// chapter 8's compaction if its `pick` does not stop at a `todo!()`,
-/// chapter 9's timeline if its functions do not (else why not). `Err` is
-/// the line to print.
-fn open(dir: &str) -> Result<(Db, Result<Arc<Timeline>, String>), String> {
-    let compaction = guarded(|| pick(&Version::default(), &LeveledOptions::default()))
-        .ok()
-        .map(|_| Arc::new(Leveled::default()) as Arc<dyn Compaction>);
-    let options = Options {
-        compaction,
-        ..Options::default()
-    };
-    // What `open_with_timeline` does, keeping the timeline for STATS.
-    let timeline = match timeline_implemented() {
-        Err(why) => Err(why),
-        Ok(()) => {
-            match guarded(|| Timeline::open(Arc::clone(&options.fs), Path::new(dir), TIMELINE)) {
-                Ok(Ok(timeline)) => Ok(timeline),
-                Ok(Err(error)) => return Err(format!("error: cannot open {dir}: {error}")),
-                Err(panic) => return Err(panic),
-            }
+/// Why a session has no timeline.
+enum NoTimeline {
+    /// Chapter 9's timeline functions stop at a `todo!()`: the report.
+    Unimplemented(String),
+    /// The config file turns it off: where (`lsm.toml:12`).
+    Off(String),
+}
+
+impl NoTimeline {
+    /// Why, for the banner and STATS.
+    fn why(&self) -> String {
+        match self {
+            NoTimeline::Unimplemented(_) => "chapter 9 is not implemented yet".to_string(),
+            NoTimeline::Off(place) => format!("turned off by {place}"),
         }
-    };
+    }
+}
+
+/// The database, and its timeline or why it has none.
+type Opened = (Db, Result<Arc<Timeline>, NoTimeline>);
+
+/// `lsm.toml:7`: where the config file sets `key` in `table`.
+fn place(config: &Config, table: &str, key: &str) -> String {
+    match config.line(table, key) {
+        Some(line) => format!("{}:{line}", config.file),
+        None => format!("the default {key}"),
+    }
+}
+
+/// Opens the database in `dir` with `config`'s options and what the
+/// learner's chapters support: chapter 8's compaction if its `pick` does
+/// not stop at a `todo!()`, chapter 9's timeline if its functions do not
+/// (else why not) — unless the config asks for them by name, which makes
+/// a missing chapter an error. `Err` is the line to print.
+fn open(dir: &str, config: &Config) -> Result<Opened, String> {
+    let current = lsm_workbook::filename::FileName::Current.path(Path::new(dir));
+    if !config.create_if_missing && !current.exists() {
+        return Err(format!(
+            "error: cannot open {dir}: it holds no database (no CURRENT), and {} sets \
+             create_if_missing = false",
+            place(config, "", "create_if_missing")
+        ));
+    }
+    let mut options = guarded(|| config.apply(Options::default())).map_err(|why| {
+        let place = place(config, "", "block_cache_bytes");
+        format!("error: {place}: block_cache_bytes needs chapter 10's cache: {why}")
+    })?;
+    if options.compaction.is_some()
+        && let Err(why) = guarded(|| pick(&Version::default(), &config.leveled))
+    {
+        if let Some(line) = config.line("compaction", "style") {
+            let file = &config.file;
+            return Err(format!(
+                "error: {file}:{line}: style = \"leveled\" needs chapter 8's compaction: {why}"
+            ));
+        }
+        options.compaction = None;
+    }
+    let timeline = timeline(dir, config, &options)?;
     let options = Options {
         history: timeline
             .as_ref()
@@ -217,20 +322,48 @@ fn open(dir: &str) -> Result<(Db, Result<Arc<Timeline>, String>), String> {
     }
 }
 
+/// What `open_with_timeline` does, keeping the timeline for STATS: the
+/// outer `Err` is a line to print (the REPL stops), the inner one why the
+/// session goes on without a timeline.
+fn timeline(
+    dir: &str,
+    config: &Config,
+    options: &Options,
+) -> Result<Result<Arc<Timeline>, NoTimeline>, String> {
+    if !config.timeline_enabled {
+        return Ok(Err(NoTimeline::Off(place(config, "timeline", "enabled"))));
+    }
+    if let Err(why) = timeline_implemented(&config.timeline) {
+        return match config.line("timeline", "enabled") {
+            Some(line) => Err(format!(
+                "error: {}:{line}: enabled = true needs chapter 9's timeline: {why}",
+                config.file
+            )),
+            None => Ok(Err(NoTimeline::Unimplemented(why))),
+        };
+    }
+    let fs = Arc::clone(&options.fs);
+    match guarded(|| Timeline::open(fs, Path::new(dir), config.timeline)) {
+        Ok(Ok(timeline)) => Ok(Ok(timeline)),
+        Ok(Err(error)) => Err(format!("error: cannot open {dir}: {error}")),
+        Err(panic) => Err(panic),
+    }
+}
+
 /// `Ok` if chapter 9's timeline functions answer (the timeline calls all
 /// three: `sample_for` before writes, `retained` after a sample,
 /// `seq_as_of` for reads and for what compaction keeps); else the report
 /// of the first `todo!()` (or panic) met.
-fn timeline_implemented() -> Result<(), String> {
+fn timeline_implemented(options: &TimelineOptions) -> Result<(), String> {
     guarded(|| {
-        sample_for(&[], 1, 0, &TIMELINE);
-        retained(&[], 0, &TIMELINE);
-        let _ = seq_as_of(&[], 0, 0, 0, &TIMELINE);
+        sample_for(&[], 1, 0, options);
+        retained(&[], 0, options);
+        let _ = seq_as_of(&[], 0, 0, 0, options);
     })
 }
 
 /// Reads and runs commands until QUIT, the end of input, or stdout closes.
-fn session(db: &Db, timeline: Result<Arc<Timeline>, String>, interactive: bool) {
+fn session(db: &Db, timeline: Result<Arc<Timeline>, NoTimeline>, interactive: bool) {
     let mut state = Session {
         db,
         timeline,
@@ -332,7 +465,7 @@ type Range = (Bound<Vec<u8>>, Bound<Vec<u8>>);
 struct Session<'db> {
     db: &'db Db,
     /// The timeline, or why the database was opened without one.
-    timeline: Result<Arc<Timeline>, String>,
+    timeline: Result<Arc<Timeline>, NoTimeline>,
     /// Open snapshots by their number (1, 2, … in the order taken).
     snapshots: BTreeMap<u64, Snapshot<'db>>,
     snapshots_taken: u64,
@@ -382,7 +515,7 @@ impl<'db> Session<'db> {
             ("ROLLBACK", []) => self.rollback(out)?,
             ("NOW", []) => now(self.db, out)?,
             ("STATS", []) => self.stats(out)?,
-            ("HELP", []) => help(out)?,
+            ("HELP", []) => help(&self.timeline, out)?,
             ("QUIT", []) => return Ok(Flow::Quit),
             _ => {
                 return Err(refuse(match COMMANDS.iter().find(|c| c.0 == name) {
@@ -532,11 +665,14 @@ impl<'db> Session<'db> {
     fn require_timeline(&self) -> Result<(), Failure> {
         match &self.timeline {
             Ok(_) => Ok(()),
-            Err(why) => Err(Failure::Message(format!(
+            Err(NoTimeline::Unimplemented(why)) => Err(Failure::Message(format!(
                 "chapter 9 is not implemented yet: ASOF reads need the timeline, and the database \
                  was opened without one ({})",
                 why.strip_prefix("chapter 9 is not done yet: ")
                     .unwrap_or(why)
+            ))),
+            Err(NoTimeline::Off(place)) => Err(refuse(format!(
+                "ASOF reads need the timeline, and {place} turns it off ([timeline] enabled = false)"
             ))),
         }
     }
@@ -632,7 +768,7 @@ impl<'db> Session<'db> {
         }
         match &self.timeline {
             Ok(timeline) => timeline_stats(timeline, out),
-            Err(_) => writeln!(out, "timeline: none (chapter 9 is not implemented yet)"),
+            Err(no) => writeln!(out, "timeline: none ({})", no.why()),
         }
     }
 }
@@ -821,13 +957,16 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// STATS' engine part: `Db::stats()`, one topic a line.
 fn stats(db: &Db, out: &mut dyn Write) -> io::Result<()> {
     let stats = db.stats();
-    for (level, (tables, bytes)) in stats.levels.iter().enumerate() {
+    for (level, &(tables, bytes)) in stats.levels.iter().enumerate() {
+        let entries = stats.level_entries.get(level).copied().unwrap_or(0);
         writeln!(
             out,
-            "L{level}: {}, {bytes} bytes",
-            plural(*tables as u64, "table")
+            "L{level}: {}, {bytes} bytes, {}",
+            plural(tables as u64, "table"),
+            plural(entries, "entry")
         )?;
     }
     writeln!(
@@ -843,12 +982,82 @@ fn stats(db: &Db, out: &mut dyn Write) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "flushes {}, gets {}, tables read by gets {}",
-        stats.flushes, stats.gets, stats.tables_read_by_gets
+        "flushes: {}, {} bytes in {}",
+        stats.flushes,
+        stats.flush_bytes,
+        millis(stats.flush_micros)
+    )?;
+    writeln!(
+        out,
+        "compactions: {}, {} bytes in {}; trivial moves: {}",
+        stats.compactions,
+        stats.compaction_bytes,
+        millis(stats.compaction_micros),
+        stats.trivial_moves
+    )?;
+    writeln!(
+        out,
+        "gets: {}, tables read by gets {}",
+        stats.gets, stats.tables_read_by_gets
+    )?;
+    writeln!(
+        out,
+        "stalls: {} slowed, {} stopped, {} stalled",
+        plural(stats.slowed_writes, "write"),
+        stats.stopped_writes,
+        millis(stats.stall_micros)
+    )?;
+    match stats.background_threads {
+        0 => writeln!(
+            out,
+            "background threads: 0 (flush and compaction run inline, on the writing thread)"
+        )?,
+        threads => writeln!(out, "background threads: {threads}")?,
+    }
+    writeln!(out, "{}", cache_line(&stats))?;
+    writeln!(
+        out,
+        "amplification: write {}, read {}, space {} (estimate: all levels / the deepest)",
+        ratio(stats.write_amplification()),
+        ratio(stats.read_amplification()),
+        ratio(stats.space_amplification_estimate())
     )
 }
 
-fn help(out: &mut dyn Write) -> io::Result<()> {
+/// `block cache: 3 hits, 1 miss (75.0% hits), 8256 of 1048576 bytes, …`.
+fn cache_line(stats: &DbStats) -> String {
+    let Some(cache) = stats.cache else {
+        return "block cache: none (block_cache_bytes = 0)".to_string();
+    };
+    let rate = match stats.cache_hit_rate() {
+        Some(rate) => format!("{:.1}% hits", rate * 100.0),
+        None => "hit rate n/a".to_string(),
+    };
+    format!(
+        "block cache: {}, {} ({rate}), {} of {} bytes, {} inserted, {} evicted",
+        plural(cache.hits, "hit"),
+        plural(cache.misses, "miss"),
+        cache.bytes,
+        cache.capacity_bytes,
+        plural(cache.inserts, "block"),
+        cache.evictions
+    )
+}
+
+/// `4.21`, or `n/a` before there is anything to divide by.
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |value| format!("{value:.2}"))
+}
+
+/// `0.4 ms`, `1.234 s`.
+fn millis(micros: u64) -> String {
+    match micros {
+        0..1_000_000 => format!("{:.1} ms", micros as f64 / 1_000.0),
+        _ => format!("{:.3} s", micros as f64 / 1_000_000.0),
+    }
+}
+
+fn help(timeline: &Result<Arc<Timeline>, NoTimeline>, out: &mut dyn Write) -> io::Result<()> {
     // A usage longer than the column gets a line of its own.
     const WIDTH: usize = 26;
     for (_, usage, what) in COMMANDS {
@@ -861,14 +1070,24 @@ fn help(out: &mut dyn Write) -> io::Result<()> {
         out,
         "ASOF time: unix milliseconds (as NOW prints them), or back from now: -200ms, -5s, -2m, -1h."
     )?;
-    writeln!(
-        out,
-        "The timeline takes a sample per {} and keeps {}: a read as of a time sees every write made \
-         more than {} before it, and none made after it.",
-        duration(TIMELINE.resolution_micros),
-        duration(TIMELINE.retention_micros),
-        duration(TIMELINE.resolution_micros)
-    )?;
+    match timeline {
+        Ok(timeline) => {
+            let options = timeline.options();
+            writeln!(
+                out,
+                "The timeline takes a sample per {} and keeps {}: a read as of a time sees every \
+                 write made more than {} before it, and none made after it.",
+                duration(options.resolution_micros),
+                duration(options.retention_micros),
+                duration(options.resolution_micros)
+            )?;
+        }
+        Err(no) => writeln!(
+            out,
+            "There is no timeline ({}): ASOF reads are refused.",
+            no.why()
+        )?,
+    }
     writeln!(
         out,
         "Snapshots and transactions are in memory: the end of the session drops them. \
@@ -878,12 +1097,20 @@ fn help(out: &mut dyn Write) -> io::Result<()> {
         out,
         "Quote keys and values for spaces (\"a b\") and to read a key named AT or ASOF; \
          \\xNN, \\\" and \\\\ escape bytes."
+    )?;
+    writeln!(
+        out,
+        "Options (memtable size, background threads, block cache, compaction, stalls, timeline) \
+         come from `lsm --config FILE DIR`; lsm.example.toml lists them with their defaults."
     )
 }
 
+/// `1 table`, `2 tables`; `entries`, `misses`.
 fn plural(count: u64, noun: &str) -> String {
-    match count {
-        1 => format!("1 {noun}"),
+    match (count, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{count} {stem}ies"),
+        _ if noun.ends_with('s') => format!("{count} {noun}es"),
         _ => format!("{count} {noun}s"),
     }
 }
