@@ -446,7 +446,10 @@ fn inserting_a_key_again_replaces_its_block_and_its_charge() {
         stats.evictions, 0,
         "a replaced block was not evicted to make room: evictions stays 0"
     );
-    assert_eq!(stats.inserts, 3, "three inserts were made: inserts counts each");
+    assert_eq!(
+        stats.inserts, 3,
+        "three inserts were made: inserts counts each"
+    );
 }
 
 #[test]
@@ -480,15 +483,7 @@ fn a_block_charged_more_than_the_capacity_is_not_cached() {
 fn hits_misses_inserts_and_evictions_are_counted_exactly() {
     let cache = Cache::new(1000);
     let keys: Vec<BlockKey> = (0..10).map(|i| key(1 + i % 3, i * 4096)).collect();
-    let (mut hits, mut misses) = (0u64, 0u64);
-    let mut get = |k: BlockKey| {
-        let found = cache.get(k);
-        match &found {
-            Some(_) => hits += 1,
-            None => misses += 1,
-        }
-        found
-    };
+    let get = |k: BlockKey| cache.get(k);
     assert!(get(keys[0]).is_none(), "an empty cache must miss");
     for &k in &keys[..5] {
         cache.insert(k, block_named(&block_name(k, 0)), 100);
@@ -500,10 +495,15 @@ fn hits_misses_inserts_and_evictions_are_counted_exactly() {
         );
     }
     assert!(get(keys[5]).is_none(), "{:?} was never inserted", keys[5]);
-    drop(get);
     let stats = stats_of(&cache);
     assert_eq!(
-        (stats.hits, stats.misses, stats.inserts, stats.evictions, stats.bytes),
+        (
+            stats.hits,
+            stats.misses,
+            stats.inserts,
+            stats.evictions,
+            stats.bytes
+        ),
         (5, 2, 5, 0, 500),
         "after 1 miss, 5 inserts of 100 bytes, 5 hits and 1 miss: (hits, misses, inserts, \
          evictions, bytes) — count each get once, as a hit or a miss"
@@ -515,7 +515,10 @@ fn hits_misses_inserts_and_evictions_are_counted_exactly() {
         cache.insert(k, block_named(&block_name(k, 0)), 100);
     }
     let stats = stats_of(&cache);
-    assert_eq!(stats.inserts, 11, "11 inserts were made: inserts counts each");
+    assert_eq!(
+        stats.inserts, 11,
+        "11 inserts were made: inserts counts each"
+    );
     assert!(
         stats.evictions >= 1,
         "1100 bytes were inserted into a 1000-byte cache: at least one block was evicted, \
@@ -937,7 +940,10 @@ fn stress_reader(db: &Db, space: &Keyspace, stop: &AtomicBool, seed: u64) -> Res
             let index = rng.below(total as u64) as usize;
             let floor = space.acked[index].load(Ordering::Acquire).max(seen[index]);
             let key = space.key(index);
-            match db.get(key.as_bytes()).map_err(|e| format!("get({key}): {e}"))? {
+            match db
+                .get(key.as_bytes())
+                .map_err(|e| format!("get({key}): {e}"))?
+            {
                 Some(value) => seen[index] = space.check(index, &value, floor)?,
                 None if floor > 0 => {
                     return Err(format!("{key} read as absent after version {floor}"));
@@ -1021,8 +1027,12 @@ fn writers_and_readers_on_background_threads_see_only_possible_values() {
     let (writers, keys_per_writer, rounds) = (3, 150, 30);
     let space = Arc::new(Keyspace {
         keys_per_writer,
-        started: (0..writers * keys_per_writer).map(|_| AtomicU64::new(0)).collect(),
-        acked: (0..writers * keys_per_writer).map(|_| AtomicU64::new(0)).collect(),
+        started: (0..writers * keys_per_writer)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
+        acked: (0..writers * keys_per_writer)
+            .map(|_| AtomicU64::new(0))
+            .collect(),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let writer_threads: Vec<JoinHandle<Result<(), String>>> = (0..writers)
@@ -1102,7 +1112,10 @@ fn write_until(
             .unwrap_or_else(|e| panic!("{what}: write {n} failed: {e}"));
         model.insert(key, value);
     }
-    assert!(done(&db.stats()), "{what}: not reached after {limit} writes");
+    assert!(
+        done(&db.stats()),
+        "{what}: not reached after {limit} writes"
+    );
 }
 
 #[test]
@@ -1237,8 +1250,21 @@ struct Gate {
 
 impl Gate {
     fn open(&self) {
-        *self.open.lock().unwrap() = true;
+        *self
+            .open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
         self.opened.notify_all();
+    }
+}
+
+/// Opens the gate when dropped, so a failing test does not leave a
+/// background compaction waiting (and the database's drop joining it).
+struct OpenOnDrop(Arc<Gate>);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
     }
 }
 
@@ -1296,6 +1322,8 @@ fn writes_stop_at_the_level0_stop_trigger_until_compaction_lets_them_go() {
         },
         ..options(&fs, 1 << 20)
     }));
+    // Dropped before `db`: a failure below releases the compaction first.
+    let _release = OpenOnDrop(Arc::clone(&gate));
     let mut model = Model::new();
     for table in 0..3 {
         for n in 0..20 {
@@ -1512,7 +1540,11 @@ fn close_with_background_work_pending_loses_nothing() {
     });
     result.unwrap_or_else(|e| panic!("close must succeed: {e}"));
     let db = open_with(options(&fs, 32 << 10));
-    assert_holds(&db, &model, "reopened after close with 5 memtables never flushed");
+    assert_holds(
+        &db,
+        &model,
+        "reopened after close with 5 memtables never flushed",
+    );
 }
 
 #[test]
@@ -1611,6 +1643,7 @@ fn run_and_kill(dir: &Path, target: u64, seed: u64) -> u64 {
     let mut child = std::process::Command::new(exe)
         .args([KILL_TEST, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD_DIR_ENV, dir)
+        .env("RUST_BACKTRACE", "0")
         .stdout(std::process::Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -1626,9 +1659,9 @@ fn run_and_kill(dir: &Path, target: u64, seed: u64) -> u64 {
         }
     });
     let mut acked = 0;
-    let mut other = Vec::new();
-    let mut on_line = |line: String, acked: &mut u64| match line.strip_prefix("ack ") {
-        Some(number) => {
+    // Other lines are libtest's own.
+    let on_line = |line: String, acked: &mut u64| {
+        if let Some(number) = line.strip_prefix("ack ") {
             assert_eq!(
                 number.parse::<u64>().ok(),
                 Some(*acked),
@@ -1636,7 +1669,6 @@ fn run_and_kill(dir: &Path, target: u64, seed: u64) -> u64 {
             );
             *acked += 1;
         }
-        None => other.push(line),
     };
     let mut killed = false;
     while acked < target {
@@ -1666,13 +1698,17 @@ fn run_and_kill(dir: &Path, target: u64, seed: u64) -> u64 {
     let _ = reader.join();
     if !killed {
         let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-        let tail: Vec<&str> = stderr.lines().rev().take(12).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        let other: Vec<&String> = other.iter().rev().take(6).collect();
+        let lines: Vec<&str> = stderr.lines().collect();
+        // The child's panic: the line after `panicked at` holds its message.
+        let panic = lines
+            .iter()
+            .position(|line| line.contains("panicked at"))
+            .map_or(&[][..], |at| &lines[at..(at + 2).min(lines.len())]);
+        let tail = &lines[lines.len().saturating_sub(6)..];
         panic!(
             "the child ended ({status}) after {acked} of the {target} acknowledged writes \
-             the test waited for (seed {seed}); its last output: {other:?}; its stderr \
-             ends:\n{}",
+             the test waited for (seed {seed}); it panicked:\n{}\nits stderr ends:\n{}",
+            panic.join("\n"),
             tail.join("\n")
         );
     }
