@@ -5,14 +5,20 @@
 //! last test runs everywhere: whatever state your chapters are in, the REPL
 //! reports, it never panics.
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `lsm DIR` with `input` on stdin to the end and returns what it did.
 fn run(dir: &Path, input: &str) -> Output {
+    run_with(&[dir.as_os_str()], input)
+}
+
+/// Runs `lsm ARGS…` with `input` on stdin to the end.
+fn run_with(args: &[&OsStr], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lsm"))
-        .arg(dir)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -21,6 +27,25 @@ fn run(dir: &Path, input: &str) -> Output {
     let mut stdin = child.stdin.take().expect("stdin is piped");
     // A failed open exits before reading stdin (a broken pipe here): what
     // it printed and its status say so, below.
+    let _ = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    child.wait_with_output().expect("lsm runs to the end")
+}
+
+/// Writes `config` to `cfg.toml` in `dir` and runs `lsm --config
+/// cfg.toml db` there (so messages name `cfg.toml`) with `input`.
+fn run_config(dir: &Path, config: &str, input: &str) -> Output {
+    std::fs::write(dir.join("cfg.toml"), config).expect("the config file is written");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lsm"))
+        .current_dir(dir)
+        .args(["--config", "cfg.toml", "db"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the lsm binary starts");
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // A bad config exits before reading stdin (a broken pipe here).
     let _ = stdin.write_all(input.as_bytes());
     drop(stdin);
     child.wait_with_output().expect("lsm runs to the end")
@@ -111,9 +136,10 @@ mod reference {
             "\"b c\" \"x y\"\n(1 pair)\n",
             "OK\n",
         ));
-        expected += &format!("L0: 1 table, {} bytes\n", tables[0]);
+        // a, "b c", k and a's tombstone: four entries.
+        expected += &format!("L0: 1 table, {} bytes, 4 entries\n", tables[0]);
         for level in 1..7 {
-            expected += &format!("L{level}: 0 tables, 0 bytes\n");
+            expected += &format!("L{level}: 0 tables, 0 bytes, 0 entries\n");
         }
         expected += "memtable: 0 bytes, 0 frozen\nlast seq: 4\n";
         let lines: Vec<&str> = stdout.lines().collect();
@@ -128,20 +154,45 @@ mod reference {
             rest.len() > 2 && rest[0].starts_with("bytes written: user "),
             "STATS prints the bytes written next: {rest:?}"
         );
-        assert_eq!(
-            rest[1], "flushes 1, gets 5, tables read by gets 0",
-            "STATS' counters after one flush and five gets (all before it)"
+        assert!(
+            rest.len() > 14,
+            "STATS and HELP print more than {} lines: {rest:?}",
+            rest.len()
         );
         assert!(
-            rest.len() > 6
-                && rest[2].starts_with("pins: 0; oldest readable seq ")
-                && rest[3] == "snapshots: none"
-                && rest[4] == "transaction: none"
-                && rest[5].starts_with("timeline: "),
-            "STATS ends with pins, snapshots, the transaction and the timeline: {:?}",
-            &rest[2..rest.len().min(6)]
+            rest[1].starts_with(&format!("flushes: 1, {} bytes in ", tables[0]))
+                && rest[1].ends_with(" ms"),
+            "one flush, of the table's bytes, timed: {:?}",
+            rest[1]
         );
-        let help = &rest[6..rest.len() - 1];
+        let counters = [
+            "compactions: 0, 0 bytes in 0.0 ms; trivial moves: 0",
+            "gets: 5, tables read by gets 0",
+            "stalls: 0 writes slowed, 0 stopped, 0.0 ms stalled",
+            "background threads: 0 (flush and compaction run inline, on the writing thread)",
+            "block cache: none (block_cache_bytes = 0)",
+        ];
+        assert_eq!(
+            rest[2..7],
+            counters,
+            "STATS' counters after one flush and five gets (all before it), inline, no cache"
+        );
+        assert!(
+            rest[7].starts_with("amplification: write ")
+                && rest[7]
+                    .ends_with(", read 0.00, space 1.00 (estimate: all levels / the deepest)"),
+            "five gets read no table; one level holds everything: {:?}",
+            rest[7]
+        );
+        assert!(
+            rest[8].starts_with("pins: 0; oldest readable seq ")
+                && rest[9] == "snapshots: none"
+                && rest[10] == "transaction: none"
+                && rest[11].starts_with("timeline: "),
+            "STATS ends with pins, snapshots, the transaction and the timeline: {:?}",
+            &rest[8..12]
+        );
+        let help = &rest[12..rest.len() - 1];
         for command in [
             "SET", "GET", "DEL", "SCAN", "BATCH", "FLUSH", "SNAPSHOT", "RELEASE", "BEGIN",
             "COMMIT", "ROLLBACK", "!command", "NOW", "STATS", "HELP", "QUIT",
@@ -263,6 +314,129 @@ mod reference {
             scan.ends_with(&format!("({} pairs)\n", count - 1)),
             "every acknowledged SET survives the kill: {scan:?}"
         );
+    }
+
+    /// `--config`: what a config file sets, STATS shows.
+    #[cfg(all(feature = "ref-ch08", feature = "ref-ch09", feature = "ref-ch10"))]
+    mod config {
+        use std::path::Path;
+
+        use super::session;
+        use crate::{run_config, text};
+
+        /// A configured session that must succeed, stderr empty.
+        fn configured(dir: &Path, config: &str, input: &str) -> String {
+            let output = run_config(dir, config, input);
+            let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+            assert!(
+                output.status.success() && stderr.is_empty(),
+                "lsm --config ended with {} and stderr {stderr:?}; stdout: {stdout:?}",
+                output.status
+            );
+            stdout
+        }
+
+        // A 1 KiB memtable flushes several tables, compaction "none"
+        // leaves them all in level 0, two background threads run, a
+        // 1 MiB cache serves the second read of a block, and without the
+        // timeline ASOF says who turned it off.
+        #[test]
+        fn a_config_file_sets_the_options_stats_shows() {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let config = concat!(
+                "memtable_size_bytes = \"1 KiB\"\n",
+                "background_threads = 2\n",
+                "block_cache_bytes = \"1 MiB\"\n",
+                "[table]\n",
+                "bloom_bits_per_key = 0\n",
+                "[compaction]\n",
+                "style = \"none\"\n",
+                "[timeline]\n",
+                "enabled = false\n",
+            );
+            let stdout = configured(
+                dir.path(),
+                config,
+                "BATCH 40\nSET zz v\nFLUSH\nGET zz\nGET zz\nSTATS\nGET zz ASOF -1s\n",
+            );
+            let lines: Vec<&str> = stdout.lines().collect();
+            let line = |prefix: &str| {
+                let found = lines.iter().find(|line| line.starts_with(prefix));
+                found.copied().unwrap_or_default()
+            };
+            let flushes: u64 = line("flushes: ")
+                .trim_start_matches("flushes: ")
+                .split(',')
+                .next()
+                .and_then(|count| count.parse().ok())
+                .unwrap_or_default();
+            assert!(
+                flushes >= 2 && !line("L0: ").starts_with("L0: 1 table,"),
+                "4 KiB of puts through a 1 KiB memtable make several flushes and L0 tables \
+                 (the default 4 MiB makes one): {:?}, {:?}",
+                line("flushes: "),
+                line("L0: ")
+            );
+            assert_eq!(
+                line("compactions: "),
+                "compactions: 0, 0 bytes in 0.0 ms; trivial moves: 0",
+                "style = \"none\": level 0 is never compacted"
+            );
+            assert_eq!(
+                line("background threads: "),
+                "background threads: 2",
+                "background_threads = 2"
+            );
+            let cache = line("block cache: ");
+            assert!(
+                cache.starts_with("block cache: 1 hit, 1 miss (50.0% hits), ")
+                    && cache.contains(" of 1048576 bytes, "),
+                "a 1 MiB cache: the first GET zz misses, the second hits: {cache:?}"
+            );
+            assert_eq!(
+                line("timeline: "),
+                "timeline: none (turned off by cfg.toml:9)",
+                "enabled = false on line 9"
+            );
+            assert_eq!(
+                lines.last().copied().unwrap_or_default(),
+                "error: ASOF reads need the timeline, and cfg.toml:9 turns it off \
+                 ([timeline] enabled = false)",
+                "ASOF names the line that turned the timeline off"
+            );
+        }
+
+        // lsm.example.toml sets every key to its default: a session with
+        // it prints what one without it prints, times aside.
+        #[test]
+        fn the_example_config_opens_the_database_as_the_defaults_do() {
+            let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("lsm.example.toml");
+            let config = std::fs::read_to_string(example).expect("lsm.example.toml reads");
+            let input = "SET a 1\nSET b 2\nFLUSH\nDEL a\nGET a\nGET b\nSTATS\nHELP\n";
+            let with = tempfile::tempdir().expect("a temporary directory");
+            let without = tempfile::tempdir().expect("a temporary directory");
+            let timeless = |stdout: String| -> Vec<String> {
+                let timed = |line: &&str| line.contains(" ms") || line.starts_with("timeline: ");
+                stdout
+                    .lines()
+                    .filter(|line| !timed(line))
+                    .map(str::to_string)
+                    .collect()
+            };
+            let configured = timeless(configured(with.path(), &config, input));
+            let default = timeless(session(without.path(), input));
+            assert!(
+                configured.len() > 20,
+                "the session prints its results, STATS and HELP: {configured:?}"
+            );
+            for (number, (line, want)) in configured.iter().zip(&default).enumerate() {
+                assert_eq!(
+                    line, want,
+                    "line {number} with lsm.example.toml and without"
+                );
+            }
+            assert_eq!(configured.len(), default.len(), "the sessions' line counts");
+        }
     }
 
     /// Chapter 9's commands: snapshots, transactions, reads as of a time.
@@ -584,10 +758,63 @@ fn without_a_directory_lsm_prints_its_usage_and_exits_2() {
         .expect("the lsm binary runs");
     assert_eq!(output.status.code(), Some(2), "a usage error exits with 2");
     assert!(
-        text(&output.stderr).starts_with("usage: lsm DIR"),
+        text(&output.stderr).starts_with("usage: lsm [--config FILE] DIR"),
         "the usage goes to stderr: {:?}",
         text(&output.stderr)
     );
+    for args in [
+        &["--config"][..],
+        &["a", "b"],
+        &["--frob", "a"],
+        &["--config", "x"],
+    ] {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let output = run_with(&args, "");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?} is a usage error: {:?}",
+            text(&output.stderr)
+        );
+    }
+}
+
+// A config file that is not right stops lsm before it opens anything,
+// on any mix of chapters: exit 1, one line naming the file, the line and
+// the key.
+#[test]
+fn a_bad_config_file_stops_lsm_naming_its_line_and_key() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cases = [
+        (
+            "# a typo\nbackground_threads = 1\nmemtable_sise_bytes = \"1 MiB\"\n",
+            "cfg.toml:3: unknown key `memtable_sise_bytes` at the top level; \
+             did you mean `memtable_size_bytes`?",
+        ),
+        (
+            "[stall]\n\n\n\n[timeline]\nretention = \"forever\"\n",
+            "cfg.toml:6: `retention` must be a duration from 1 s to 8760 h",
+        ),
+        (
+            "[table]\nblock_size_bytes = 4096\n[table]\n",
+            "cfg.toml:3: table [table] appears twice (first on line 1)",
+        ),
+    ];
+    for (config, wanted) in cases {
+        let output = run_config(dir.path(), config, "SET a 1\n");
+        let db = dir.path().join("db");
+        let stderr = text(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "a bad config exits with 1: {stderr:?}"
+        );
+        assert!(
+            stderr.starts_with(&format!("error: {wanted}")) && stderr.lines().count() == 1,
+            "one line names the file, line and key: got {stderr:?}, wanted {wanted:?}"
+        );
+        assert!(!db.exists(), "nothing is opened or created: {config:?}");
+    }
 }
 
 // Runs on any mix of chapters: an unfinished one is reported in one line

@@ -137,7 +137,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "STATS",
         "STATS",
-        "tables and bytes per level, memtable, last seq, counters, pins, snapshots, the timeline",
+        "tables, bytes and entries per level; memtable; flushes, compactions, stalls, threads; the block cache; amplifications; pins, snapshots, the timeline",
     ),
     ("HELP", "HELP", "this list"),
     (
