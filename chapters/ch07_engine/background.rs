@@ -225,6 +225,11 @@ impl Db {
                 Some(_) => state.levels.first().map_or(0, Vec::len),
                 None => 0,
             };
+            let busy = jobs.flush_running
+                || jobs.compaction_running
+                || (jobs.compaction_wanted && self.options.compaction.is_some())
+                || !state.frozen.is_empty();
+            let idle = !busy;
             match pressure(state.frozen.len(), level0, &self.options.stall) {
                 Pressure::Proceed => break,
                 Pressure::Slow if slowed => break,
@@ -239,14 +244,7 @@ impl Db {
                 // `pressure` sees (say, level 0 above the stop trigger
                 // while compaction's own trigger is higher still), so
                 // waiting would be for ever.
-                Pressure::Stop
-                    if !jobs.flush_running
-                        && !jobs.compaction_running
-                        && !(jobs.compaction_wanted && self.options.compaction.is_some())
-                        && state.frozen.is_empty() =>
-                {
-                    break;
-                }
+                Pressure::Stop if idle => break,
                 Pressure::Stop => {
                     if !stopped {
                         stopped = true;

@@ -385,7 +385,11 @@ impl Table {
         }
         let block = self.load_block(handle)?;
         let charge = usize::try_from(handle.len).unwrap_or(usize::MAX);
-        cache.insert(key, block.clone(), charge.saturating_add(BLOCK_CHARGE_OVERHEAD_BYTES));
+        cache.insert(
+            key,
+            block.clone(),
+            charge.saturating_add(BLOCK_CHARGE_OVERHEAD_BYTES),
+        );
         Ok(block)
     }
 

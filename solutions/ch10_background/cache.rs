@@ -244,13 +244,14 @@ impl BlockCache for Cache {
         };
         shard.map.insert(key, index);
         shard.used_bytes += charge_bytes;
+        // Counted under the shard's lock, the freed bytes first: the sum
+        // over shards never reads above the capacity.
+        self.bytes
+            .fetch_sub((freed + released) as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(charge_bytes as u64, Ordering::Relaxed);
         drop(shard);
         self.inserts.fetch_add(1, Ordering::Relaxed);
         self.evictions.fetch_add(evicted, Ordering::Relaxed);
-        self.bytes
-            .fetch_add(charge_bytes as u64, Ordering::Relaxed);
-        self.bytes
-            .fetch_sub((freed + released) as u64, Ordering::Relaxed);
         // END SOLUTION
     }
     // ANCHOR_END: ch10_cache_insert
