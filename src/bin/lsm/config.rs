@@ -22,9 +22,12 @@
 //! with UNIT `B`, `KiB`, `MiB` or `GiB` (powers of 1024): `"64 MiB"`. A
 //! key that is a duration takes a string `"N UNIT"` with UNIT `µs` (or
 //! `us`), `ms`, `s`, `min` or `h`: `"500 ms"`. Every error names the file,
-//! the line and the key (or table): `lsm.toml:3: unknown key
-//! `memtable_sise_bytes` at the top level; did you mean
-//! `memtable_size_bytes`? (known: …)`.
+//! the line and the key (or the table, or the text it could not read):
+//!
+//! ```text
+//! lsm.toml:3: unknown key `memtable_sise_bytes` at the top level; did you mean `memtable_size_bytes`? (known: …)
+//! lsm.toml:5: `background_threads` must be an integer from 0 to 64, not "four"
+//! ```
 //!
 //! The layout (`lsm.example.toml` at the repository's root has every key
 //! with its default, and a test parses it):
@@ -980,7 +983,7 @@ mod tests {
         );
 
         // Without the cache: `Cache::new` is chapter 10's (a todo!() on the
-        // starter); the test below makes one.
+        // starter); tests/repl.rs runs one.
         let uncached = Config {
             block_cache_bytes: 0,
             ..config.clone()
@@ -1001,17 +1004,6 @@ mod tests {
         );
         assert_eq!(options.stall, stall, "apply copies the stall options");
         assert_eq!(options.table, table, "apply copies the table options");
-    }
-
-    #[cfg(feature = "ref-ch10")]
-    #[test]
-    fn a_block_cache_size_makes_a_cache_of_that_capacity() {
-        let config = parse("block_cache_bytes = \"8 MiB\"", "lsm.toml").expect("a size parses");
-        let options = config.apply(Options::default());
-        let capacity = options
-            .block_cache
-            .map(|cache| cache.stats().capacity_bytes);
-        assert_eq!(capacity, Some(8 << 20), "a cache of 8 MiB");
     }
 
     #[test]
