@@ -194,7 +194,7 @@ mod tests {
             );
         }
         let mut previous = index(0);
-        for value in (1..200_000u64).step_by(7) {
+        for value in 1..200_000u64 {
             let i = index(value);
             assert!(
                 i >= previous,

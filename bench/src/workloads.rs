@@ -97,8 +97,8 @@ pub struct Measurement {
 /// How a workload ended.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    /// It ran.
-    Done(Measurement),
+    /// It ran (boxed: a measurement is large beside the other outcomes).
+    Done(Box<Measurement>),
     /// It reached a `todo!()` of chapter `chapter`.
     Unimplemented {
         /// The chapter whose `todo!()` it reached.
@@ -157,7 +157,7 @@ impl Runner<'_> {
         crate::panics::forget_last();
         let caught = catch_unwind(AssertUnwindSafe(|| self.dispatch(name)));
         match caught {
-            Ok(Ok(measurement)) => Outcome::Done(measurement),
+            Ok(Ok(measurement)) => Outcome::Done(Box::new(measurement)),
             Ok(Err(error)) => {
                 let outcome = crate::panics::outcome_of_error(&error.to_string());
                 self.forget_main_after(name, &outcome);
