@@ -97,6 +97,32 @@ fn join_within<T>(thread: JoinHandle<T>, what: &str) -> T {
     }
 }
 
+/// What a test that never finished most likely did, for [`bounded`].
+const CACHE_HANG: &str = "a cache call never returned: does insert's eviction loop end when no \
+                          block is left to evict, and is every lock released?";
+const ENGINE_HANG: &str = "the engine never returned: a cache call that loops (insert's eviction \
+                           loop must end when no block is left), or a stopped write never woken?";
+
+/// Runs a test's `body` on a thread and fails, naming `hang`, if it does
+/// not finish within twice [`DEADLINE`]; a panic in it is passed on.
+fn bounded(hang: &str, body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(DEADLINE * 2) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("the test did not finish within {:?}: {hang}", DEADLINE * 2)
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Task 1: pressure.
 // ---------------------------------------------------------------------------
@@ -288,52 +314,54 @@ fn stats_of(cache: &Cache) -> CacheStats {
 
 #[test]
 fn the_cache_never_holds_more_than_its_capacity() {
-    for capacity in [0, 1, 100, 1000, 4096, 100_000, 1 << 20, 8 << 20] {
-        let cache = Cache::new(capacity);
-        let capacity_u64 = capacity as u64;
-        assert_eq!(
-            stats_of(&cache).capacity_bytes,
-            capacity_u64,
-            "stats().capacity_bytes must be the capacity Cache::new was given"
-        );
-        let mut rng = Rng(capacity_u64 ^ 0xcafe);
-        let charge_max = (capacity / 8).max(1) as u64;
-        let mut found = 0;
-        for step in 0..3000u64 {
-            let k = key(1 + rng.below(20), rng.below(40) * 4096);
-            let charge = if rng.percent(10) {
-                1 + rng.below(2 * capacity_u64 + 2)
-            } else {
-                1 + rng.below(charge_max)
-            };
-            cache.insert(k, block_named(&block_name(k, step)), charge as usize);
-            let stats = stats_of(&cache);
-            assert!(
-                stats.bytes <= capacity_u64,
-                "a cache of {capacity} bytes charges {} bytes after insert {step} (charge \
+    bounded(CACHE_HANG, || {
+        for capacity in [0, 1, 100, 1000, 4096, 100_000, 1 << 20, 8 << 20] {
+            let cache = Cache::new(capacity);
+            let capacity_u64 = capacity as u64;
+            assert_eq!(
+                stats_of(&cache).capacity_bytes,
+                capacity_u64,
+                "stats().capacity_bytes must be the capacity Cache::new was given"
+            );
+            let mut rng = Rng(capacity_u64 ^ 0xcafe);
+            let charge_max = (capacity / 8).max(1) as u64;
+            let mut found = 0;
+            for step in 0..3000u64 {
+                let k = key(1 + rng.below(20), rng.below(40) * 4096);
+                let charge = if rng.percent(10) {
+                    1 + rng.below(2 * capacity_u64 + 2)
+                } else {
+                    1 + rng.below(charge_max)
+                };
+                cache.insert(k, block_named(&block_name(k, step)), charge as usize);
+                let stats = stats_of(&cache);
+                assert!(
+                    stats.bytes <= capacity_u64,
+                    "a cache of {capacity} bytes charges {} bytes after insert {step} (charge \
                  {charge}): insert must evict until the new block fits, and refuse a block \
                  larger than the capacity (did you evict only one block, or add the charge \
                  before checking?)",
-                stats.bytes
-            );
-            let probe = key(1 + rng.below(20), rng.below(40) * 4096);
-            if let Some(block) = cache.get(probe) {
-                found += 1;
-                let name = name_of(&block);
-                let prefix = format!("table {} offset {} v", probe.table, probe.offset);
-                assert!(
-                    name.starts_with(&prefix),
-                    "get({probe:?}) returned the block `{name}`, inserted under another key"
+                    stats.bytes
+                );
+                let probe = key(1 + rng.below(20), rng.below(40) * 4096);
+                if let Some(block) = cache.get(probe) {
+                    found += 1;
+                    let name = name_of(&block);
+                    let prefix = format!("table {} offset {} v", probe.table, probe.offset);
+                    assert!(
+                        name.starts_with(&prefix),
+                        "get({probe:?}) returned the block `{name}`, inserted under another key"
+                    );
+                }
+            }
+            if capacity == 0 {
+                assert_eq!(
+                    found, 0,
+                    "a cache of capacity 0 caches nothing, but get found {found} blocks"
                 );
             }
         }
-        if capacity == 0 {
-            assert_eq!(
-                found, 0,
-                "a cache of capacity 0 caches nothing, but get found {found} blocks"
-            );
-        }
-    }
+    });
 }
 
 /// Hot-set hit rate: `hot` blocks of `charge` bytes read over and over
@@ -370,271 +398,290 @@ fn hot_set_hit_rate(capacity: usize) -> f64 {
 
 #[test]
 fn a_hot_set_a_quarter_of_the_capacity_stays_cached_while_one_off_blocks_stream_through() {
-    for capacity in [256 << 10, 4 << 20] {
-        let rate = hot_set_hit_rate(capacity);
-        assert!(
-            rate >= 0.90,
-            "a hot set of a quarter of a {capacity}-byte cache, read 60% of the time among a \
+    bounded(CACHE_HANG, || {
+        for capacity in [256 << 10, 4 << 20] {
+            let rate = hot_set_hit_rate(capacity);
+            assert!(
+                rate >= 0.90,
+                "a hot set of a quarter of a {capacity}-byte cache, read 60% of the time among a \
              stream of blocks read once, was served {:.1}% of the time after warm-up; it \
              must be at least 90%. LRU (about 99%), CLOCK and S3-FIFO (about 100%) pass; \
              FIFO, which evicts in insertion order whatever was used since, gets about 83%. \
              Does get tell your policy the block was used?",
-            rate * 100.0
-        );
-    }
+                rate * 100.0
+            );
+        }
+    });
 }
 
 #[test]
 fn get_returns_exactly_the_block_inserted_under_its_key() {
-    let cache = Cache::new(1 << 20);
-    let tables = 1..=6u64;
-    let offsets = [0u64, 4096, 8192, 12288];
-    // Inserted interleaved: same offset in every table, then the next.
-    for &offset in &offsets {
-        for table in tables.clone() {
-            let k = key(table, offset);
-            cache.insert(k, block_named(&block_name(k, 0)), 200);
-        }
-    }
-    for table in tables.clone() {
+    bounded(CACHE_HANG, || {
+        let cache = Cache::new(1 << 20);
+        let tables = 1..=6u64;
+        let offsets = [0u64, 4096, 8192, 12288];
+        // Inserted interleaved: same offset in every table, then the next.
         for &offset in &offsets {
-            let k = key(table, offset);
-            let got = cache.get(k).map(|block| name_of(&block));
-            assert_eq!(
-                got.as_deref(),
-                Some(block_name(k, 0).as_str()),
-                "24 blocks of 200 bytes fit a 1 MiB cache: get({k:?}) must return the block \
+            for table in tables.clone() {
+                let k = key(table, offset);
+                cache.insert(k, block_named(&block_name(k, 0)), 200);
+            }
+        }
+        for table in tables.clone() {
+            for &offset in &offsets {
+                let k = key(table, offset);
+                let got = cache.get(k).map(|block| name_of(&block));
+                assert_eq!(
+                    got.as_deref(),
+                    Some(block_name(k, 0).as_str()),
+                    "24 blocks of 200 bytes fit a 1 MiB cache: get({k:?}) must return the block \
                  inserted under that key — the key is the table AND the offset (a cache keyed \
                  by the offset alone serves table 1's block to every table)"
+                );
+            }
+        }
+        for absent in [key(7, 0), key(1, 1), key(1, 4095), key(0, 0)] {
+            let got = cache.get(absent).map(|block| name_of(&block));
+            assert_eq!(
+                got, None,
+                "nothing was inserted under {absent:?}: get must miss, not return a neighbour"
             );
         }
-    }
-    for absent in [key(7, 0), key(1, 1), key(1, 4095), key(0, 0)] {
-        let got = cache.get(absent).map(|block| name_of(&block));
-        assert_eq!(
-            got, None,
-            "nothing was inserted under {absent:?}: get must miss, not return a neighbour"
-        );
-    }
+    });
 }
 
 #[test]
 fn inserting_a_key_again_replaces_its_block_and_its_charge() {
-    let cache = Cache::new(10_000);
-    let k = key(3, 8192);
-    cache.insert(k, block_named(&block_name(k, 1)), 1000);
-    cache.insert(k, block_named(&block_name(k, 2)), 3000);
-    let got = cache.get(k).map(|block| name_of(&block));
-    assert_eq!(
-        got.as_deref(),
-        Some(block_name(k, 2).as_str()),
-        "a second insert under a key replaces the block: get must return the newer one"
-    );
-    assert_eq!(
-        stats_of(&cache).bytes,
-        3000,
-        "after replacing a 1000-byte block with a 3000-byte one, the cache charges 3000 \
+    bounded(CACHE_HANG, || {
+        let cache = Cache::new(10_000);
+        let k = key(3, 8192);
+        cache.insert(k, block_named(&block_name(k, 1)), 1000);
+        cache.insert(k, block_named(&block_name(k, 2)), 3000);
+        let got = cache.get(k).map(|block| name_of(&block));
+        assert_eq!(
+            got.as_deref(),
+            Some(block_name(k, 2).as_str()),
+            "a second insert under a key replaces the block: get must return the newer one"
+        );
+        assert_eq!(
+            stats_of(&cache).bytes,
+            3000,
+            "after replacing a 1000-byte block with a 3000-byte one, the cache charges 3000 \
          bytes: the old charge must be released (counting both leaks capacity)"
-    );
-    cache.insert(k, block_named(&block_name(k, 3)), 500);
-    let stats = stats_of(&cache);
-    assert_eq!(
-        stats.bytes, 500,
-        "replaced again by a 500-byte block: the cache charges 500 bytes"
-    );
-    assert_eq!(
-        stats.evictions, 0,
-        "a replaced block was not evicted to make room: evictions stays 0"
-    );
-    assert_eq!(
-        stats.inserts, 3,
-        "three inserts were made: inserts counts each"
-    );
+        );
+        cache.insert(k, block_named(&block_name(k, 3)), 500);
+        let stats = stats_of(&cache);
+        assert_eq!(
+            stats.bytes, 500,
+            "replaced again by a 500-byte block: the cache charges 500 bytes"
+        );
+        assert_eq!(
+            stats.evictions, 0,
+            "a replaced block was not evicted to make room: evictions stays 0"
+        );
+        assert_eq!(
+            stats.inserts, 3,
+            "three inserts were made: inserts counts each"
+        );
+    });
 }
 
 #[test]
 fn a_block_charged_more_than_the_capacity_is_not_cached() {
-    for capacity in [0usize, 1000, 4 << 20] {
-        let cache = Cache::new(capacity);
-        let small = key(1, 0);
-        if capacity > 0 {
-            cache.insert(small, block_named(&block_name(small, 0)), 1);
-        }
-        let big = key(2, 0);
-        cache.insert(big, block_named(&block_name(big, 0)), capacity + 1);
-        let stats = stats_of(&cache);
-        assert!(
-            stats.bytes <= capacity as u64,
-            "a block charged {} bytes was offered to a {capacity}-byte cache: the cache now \
+    bounded(CACHE_HANG, || {
+        for capacity in [0usize, 1000, 4 << 20] {
+            let cache = Cache::new(capacity);
+            let small = key(1, 0);
+            if capacity > 0 {
+                cache.insert(small, block_named(&block_name(small, 0)), 1);
+            }
+            let big = key(2, 0);
+            cache.insert(big, block_named(&block_name(big, 0)), capacity + 1);
+            let stats = stats_of(&cache);
+            assert!(
+                stats.bytes <= capacity as u64,
+                "a block charged {} bytes was offered to a {capacity}-byte cache: the cache now \
              charges {} bytes, more than its capacity",
-            capacity + 1,
-            stats.bytes
-        );
-        assert!(
-            cache.get(big).is_none(),
-            "a block charged {} bytes cannot fit a {capacity}-byte cache: it must not be \
+                capacity + 1,
+                stats.bytes
+            );
+            assert!(
+                cache.get(big).is_none(),
+                "a block charged {} bytes cannot fit a {capacity}-byte cache: it must not be \
              cached (compare the charge with the capacity before evicting or inserting)",
-            capacity + 1
-        );
-    }
+                capacity + 1
+            );
+        }
+    });
 }
 
 #[test]
 fn hits_misses_inserts_and_evictions_are_counted_exactly() {
-    let cache = Cache::new(1000);
-    let keys: Vec<BlockKey> = (0..10).map(|i| key(1 + i % 3, i * 4096)).collect();
-    let get = |k: BlockKey| cache.get(k);
-    assert!(get(keys[0]).is_none(), "an empty cache must miss");
-    for &k in &keys[..5] {
-        cache.insert(k, block_named(&block_name(k, 0)), 100);
-    }
-    for &k in &keys[..5] {
-        assert!(
-            get(k).is_some(),
-            "5 blocks of 100 bytes fit a 1000-byte cache: {k:?} must be found"
-        );
-    }
-    assert!(get(keys[5]).is_none(), "{:?} was never inserted", keys[5]);
-    let stats = stats_of(&cache);
-    assert_eq!(
-        (
-            stats.hits,
-            stats.misses,
-            stats.inserts,
-            stats.evictions,
-            stats.bytes
-        ),
-        (5, 2, 5, 0, 500),
-        "after 1 miss, 5 inserts of 100 bytes, 5 hits and 1 miss: (hits, misses, inserts, \
-         evictions, bytes) — count each get once, as a hit or a miss"
-    );
-    // Key 0 again, charged 200: a replacement. Then 5 more blocks: 1100
-    // bytes wanted, so at least one block is evicted.
-    cache.insert(keys[0], block_named(&block_name(keys[0], 1)), 200);
-    for &k in &keys[5..] {
-        cache.insert(k, block_named(&block_name(k, 0)), 100);
-    }
-    let stats = stats_of(&cache);
-    assert_eq!(
-        stats.inserts, 11,
-        "11 inserts were made: inserts counts each"
-    );
-    assert!(
-        stats.evictions >= 1,
-        "1100 bytes were inserted into a 1000-byte cache: at least one block was evicted, \
-         but evictions says {}",
-        stats.evictions
-    );
-    // Which blocks are left decides the exact figures, whatever the policy.
-    let before = stats;
-    let mut present = 0;
-    let mut charged = 0;
-    for (index, &k) in keys.iter().enumerate() {
-        if let Some(block) = cache.get(k) {
-            present += 1;
-            charged += if index == 0 { 200 } else { 100 };
-            let want = block_name(k, u64::from(index == 0));
-            assert_eq!(name_of(&block), want, "get({k:?}) returned another block");
+    bounded(CACHE_HANG, || {
+        let cache = Cache::new(1000);
+        let keys: Vec<BlockKey> = (0..10).map(|i| key(1 + i % 3, i * 4096)).collect();
+        let get = |k: BlockKey| cache.get(k);
+        assert!(get(keys[0]).is_none(), "an empty cache must miss");
+        for &k in &keys[..5] {
+            cache.insert(k, block_named(&block_name(k, 0)), 100);
         }
-    }
-    let after = stats_of(&cache);
-    assert_eq!(
-        before.evictions,
-        10 - present,
-        "10 distinct blocks were cached and {present} are still found: evictions must be \
+        for &k in &keys[..5] {
+            assert!(
+                get(k).is_some(),
+                "5 blocks of 100 bytes fit a 1000-byte cache: {k:?} must be found"
+            );
+        }
+        assert!(get(keys[5]).is_none(), "{:?} was never inserted", keys[5]);
+        let stats = stats_of(&cache);
+        assert_eq!(
+            (
+                stats.hits,
+                stats.misses,
+                stats.inserts,
+                stats.evictions,
+                stats.bytes
+            ),
+            (5, 2, 5, 0, 500),
+            "after 1 miss, 5 inserts of 100 bytes, 5 hits and 1 miss: (hits, misses, inserts, \
+         evictions, bytes) — count each get once, as a hit or a miss"
+        );
+        // Key 0 again, charged 200: a replacement. Then 5 more blocks: 1100
+        // bytes wanted, so at least one block is evicted.
+        cache.insert(keys[0], block_named(&block_name(keys[0], 1)), 200);
+        for &k in &keys[5..] {
+            cache.insert(k, block_named(&block_name(k, 0)), 100);
+        }
+        let stats = stats_of(&cache);
+        assert_eq!(
+            stats.inserts, 11,
+            "11 inserts were made: inserts counts each"
+        );
+        assert!(
+            stats.evictions >= 1,
+            "1100 bytes were inserted into a 1000-byte cache: at least one block was evicted, \
+         but evictions says {}",
+            stats.evictions
+        );
+        // Which blocks are left decides the exact figures, whatever the policy.
+        let before = stats;
+        let mut present = 0;
+        let mut charged = 0;
+        for (index, &k) in keys.iter().enumerate() {
+            if let Some(block) = cache.get(k) {
+                present += 1;
+                charged += if index == 0 { 200 } else { 100 };
+                let want = block_name(k, u64::from(index == 0));
+                assert_eq!(name_of(&block), want, "get({k:?}) returned another block");
+            }
+        }
+        let after = stats_of(&cache);
+        assert_eq!(
+            before.evictions,
+            10 - present,
+            "10 distinct blocks were cached and {present} are still found: evictions must be \
          {} (count every block dropped to make room, once; not a replaced one)",
-        10 - present
-    );
-    assert_eq!(
-        before.bytes, charged,
-        "the blocks still found are charged {charged} bytes in all: bytes must be exactly \
+            10 - present
+        );
+        assert_eq!(
+            before.bytes, charged,
+            "the blocks still found are charged {charged} bytes in all: bytes must be exactly \
          that (release an evicted block's charge, and a replaced block's)"
-    );
-    assert_eq!(
-        (after.hits - before.hits, after.misses - before.misses),
-        (present, 10 - present),
-        "10 gets, {present} found: each counts once as a hit or a miss"
-    );
+        );
+        assert_eq!(
+            (after.hits - before.hits, after.misses - before.misses),
+            (present, 10 - present),
+            "10 gets, {present} found: each counts once as a hit or a miss"
+        );
+    });
 }
 
 #[test]
 fn concurrent_gets_and_inserts_keep_the_bound_and_lose_no_count() {
-    for capacity in [64 << 10, 2 << 20] {
-        let cache = Arc::new(Cache::new(capacity));
-        let key_count = 2000u64;
-        // Each key always has the same charge, so the final bytes can be
-        // checked against the blocks present.
-        let charge = |k: BlockKey| 64 + ((k.table * 7919 + k.offset / 4096) % 960) as usize;
-        let key_of = |n: u64| key(1 + n % 5, (n / 5) * 4096);
-        let threads: Vec<JoinHandle<(u64, u64)>> = (0..4u64)
-            .map(|thread| {
-                let cache = Arc::clone(&cache);
-                std::thread::spawn(move || {
-                    let mut rng = Rng(thread + 1);
-                    let (mut gets, mut inserts) = (0, 0);
-                    for _ in 0..5000 {
-                        // Skewed: half the reads go to a tenth of the keys.
-                        let n = if rng.percent(50) {
-                            rng.below(key_count / 10)
-                        } else {
-                            rng.below(key_count)
-                        };
-                        let k = key_of(n);
-                        gets += 1;
-                        match cache.get(k) {
-                            Some(block) => assert_eq!(
-                                name_of(&block),
-                                block_name(k, 0),
-                                "under 4 threads, get({k:?}) returned another key's block"
-                            ),
-                            None => {
-                                inserts += 1;
-                                cache.insert(k, block_named(&block_name(k, 0)), charge(k));
+    bounded(CACHE_HANG, || {
+        for capacity in [64 << 10, 2 << 20] {
+            let cache = Arc::new(Cache::new(capacity));
+            let key_count = 2000u64;
+            // Each key always has the same charge, so the final bytes can be
+            // checked against the blocks present.
+            let charge = |k: BlockKey| 64 + ((k.table * 7919 + k.offset / 4096) % 960) as usize;
+            let key_of = |n: u64| key(1 + n % 5, (n / 5) * 4096);
+            let threads: Vec<JoinHandle<(u64, u64)>> = (0..4u64)
+                .map(|thread| {
+                    let cache = Arc::clone(&cache);
+                    std::thread::spawn(move || {
+                        let mut rng = Rng(thread + 1);
+                        let (mut gets, mut inserts) = (0, 0);
+                        for _ in 0..5000 {
+                            // Skewed: half the reads go to a tenth of the keys.
+                            let n = if rng.percent(50) {
+                                rng.below(key_count / 10)
+                            } else {
+                                rng.below(key_count)
+                            };
+                            let k = key_of(n);
+                            gets += 1;
+                            match cache.get(k) {
+                                Some(block) => assert_eq!(
+                                    name_of(&block),
+                                    block_name(k, 0),
+                                    "under 4 threads, get({k:?}) returned another key's block"
+                                ),
+                                None => {
+                                    inserts += 1;
+                                    cache.insert(k, block_named(&block_name(k, 0)), charge(k));
+                                    let bytes = cache.stats().bytes;
+                                    assert!(
+                                        bytes <= capacity as u64,
+                                        "while 4 threads insert, a {capacity}-byte cache reported \
+                                     {bytes} bytes: count a block's bytes under the same lock \
+                                     as the block (release the evicted bytes before adding)"
+                                    );
+                                }
                             }
                         }
-                    }
-                    (gets, inserts)
+                        (gets, inserts)
+                    })
                 })
-            })
-            .collect();
-        let (mut gets, mut inserts) = (0, 0);
-        for thread in threads {
-            let (g, i) = join_within(
-                thread,
-                "4 threads of 5000 cache operations to finish (a lock taken twice, or held \
+                .collect();
+            let (mut gets, mut inserts) = (0, 0);
+            for thread in threads {
+                let (g, i) = join_within(
+                    thread,
+                    "4 threads of 5000 cache operations to finish (a lock taken twice, or held \
                  while waiting for another?)",
-            );
-            gets += g;
-            inserts += i;
-        }
-        let stats = stats_of(&cache);
-        assert_eq!(
-            stats.hits + stats.misses,
-            gets,
-            "4 threads made {gets} gets in all: hits + misses must add up to them (a \
+                );
+                gets += g;
+                inserts += i;
+            }
+            let stats = stats_of(&cache);
+            assert_eq!(
+                stats.hits + stats.misses,
+                gets,
+                "4 threads made {gets} gets in all: hits + misses must add up to them (a \
              counter updated without the lock or an atomic loses increments)"
-        );
-        assert_eq!(
-            stats.inserts, inserts,
-            "4 threads made {inserts} inserts in all: inserts must count each"
-        );
-        assert!(
-            stats.bytes <= capacity as u64,
-            "after 4 threads' inserts the {capacity}-byte cache charges {} bytes",
-            stats.bytes
-        );
-        let present: u64 = (0..key_count)
-            .map(key_of)
-            .filter(|&k| cache.get(k).is_some())
-            .map(|k| charge(k) as u64)
-            .sum();
-        assert_eq!(
-            stats.bytes, present,
-            "the blocks still cached are charged {present} bytes, but bytes says {}: the \
+            );
+            assert_eq!(
+                stats.inserts, inserts,
+                "4 threads made {inserts} inserts in all: inserts must count each"
+            );
+            assert!(
+                stats.bytes <= capacity as u64,
+                "after 4 threads' inserts the {capacity}-byte cache charges {} bytes",
+                stats.bytes
+            );
+            let present: u64 = (0..key_count)
+                .map(key_of)
+                .filter(|&k| cache.get(k).is_some())
+                .map(|k| charge(k) as u64)
+                .sum();
+            assert_eq!(
+                stats.bytes, present,
+                "the blocks still cached are charged {present} bytes, but bytes says {}: the \
              byte count drifted under concurrent inserts and evictions",
-            stats.bytes
-        );
-    }
+                stats.bytes
+            );
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -748,137 +795,143 @@ fn cache_stats(db: &Db) -> CacheStats {
 
 #[test]
 fn reads_are_served_from_the_block_cache_on_a_second_pass() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        block_cache: cache_of(1 << 20),
-        ..options(&fs, 16 << 10)
-    });
-    let keys: Vec<String> = (0..1500).map(|i| format!("key-{i:05}")).collect();
-    for key in &keys {
-        db.put(b(key), b(&versioned(key, 1))).unwrap();
-    }
-    db.flush().unwrap();
-    assert!(
-        db.stats().levels[0].0 >= 3,
-        "the test expects several tables (1500 writes of 100 bytes, 16 KiB memtables)"
-    );
-    for key in &keys {
-        assert_eq!(value_of(&db, key), Some(versioned(key, 1)), "first pass");
-    }
-    let first = cache_stats(&db);
-    assert!(
-        first.misses > 0 && first.inserts > 0,
-        "the first pass over tables read through a cold cache must miss and insert blocks \
-         (got {first:?})"
-    );
-    fs.reset_reads();
-    for key in &keys {
-        assert_eq!(
-            value_of(&db, key),
-            Some(versioned(key, 1)),
-            "second pass: a cached block must give the same value as the file"
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            block_cache: cache_of(1 << 20),
+            ..options(&fs, 16 << 10)
+        });
+        let keys: Vec<String> = (0..1500).map(|i| format!("key-{i:05}")).collect();
+        for key in &keys {
+            db.put(b(key), b(&versioned(key, 1))).unwrap();
+        }
+        db.flush().unwrap();
+        assert!(
+            db.stats().levels[0].0 >= 3,
+            "the test expects several tables (1500 writes of 100 bytes, 16 KiB memtables)"
         );
-    }
-    let second = cache_stats(&db);
-    assert_eq!(
-        second.misses, first.misses,
-        "every block of the first pass fits the 1 MiB cache: the second pass must miss \
+        for key in &keys {
+            assert_eq!(value_of(&db, key), Some(versioned(key, 1)), "first pass");
+        }
+        let first = cache_stats(&db);
+        assert!(
+            first.misses > 0 && first.inserts > 0,
+            "the first pass over tables read through a cold cache must miss and insert blocks \
+         (got {first:?})"
+        );
+        fs.reset_reads();
+        for key in &keys {
+            assert_eq!(
+                value_of(&db, key),
+                Some(versioned(key, 1)),
+                "second pass: a cached block must give the same value as the file"
+            );
+        }
+        let second = cache_stats(&db);
+        assert_eq!(
+            second.misses, first.misses,
+            "every block of the first pass fits the 1 MiB cache: the second pass must miss \
          nothing, but misses grew from {} to {} (is the block evicted at once, or found \
          under another key than it was inserted with?)",
-        first.misses, second.misses
-    );
-    assert!(
-        second.hits >= first.hits + keys.len() as u64,
-        "the second pass made {} gets that each read a data block: hits must grow by at \
+            first.misses, second.misses
+        );
+        assert!(
+            second.hits >= first.hits + keys.len() as u64,
+            "the second pass made {} gets that each read a data block: hits must grow by at \
          least that much (from {} to {})",
-        keys.len(),
-        first.hits,
-        second.hits
-    );
-    assert_eq!(
-        table_reads(&fs),
-        0,
-        "the second pass must read no table file: every block comes from the cache"
-    );
+            keys.len(),
+            first.hits,
+            second.hits
+        );
+        assert_eq!(
+            table_reads(&fs),
+            0,
+            "the second pass must read no table file: every block comes from the cache"
+        );
+    });
 }
 
 #[test]
 fn compaction_never_lets_the_cache_serve_a_stale_block() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        compaction: Some(small_leveled()),
-        block_cache: cache_of(1 << 20),
-        ..options(&fs, 16 << 10)
-    });
-    let keys: Vec<String> = (0..1200).map(|i| format!("key-{i:05}")).collect();
-    let mut model = Model::new();
-    for version in 1..=3 {
-        for key in &keys {
-            let value = versioned(key, version);
-            db.put(b(key), b(&value)).unwrap();
-            model.insert(key.clone(), value);
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            compaction: Some(small_leveled()),
+            block_cache: cache_of(1 << 20),
+            ..options(&fs, 16 << 10)
+        });
+        let keys: Vec<String> = (0..1200).map(|i| format!("key-{i:05}")).collect();
+        let mut model = Model::new();
+        for version in 1..=3 {
+            for key in &keys {
+                let value = versioned(key, version);
+                db.put(b(key), b(&value)).unwrap();
+                model.insert(key.clone(), value);
+            }
+            db.flush().unwrap();
+            // Read everything: the cache now holds blocks of these tables,
+            // which the next round's compactions replace.
+            assert_holds(
+                &db,
+                &model,
+                &format!("after writing version {version} and compacting"),
+            );
         }
-        db.flush().unwrap();
-        // Read everything: the cache now holds blocks of these tables,
-        // which the next round's compactions replace.
-        assert_holds(
-            &db,
-            &model,
-            &format!("after writing version {version} and compacting"),
-        );
-    }
-    let stats = db.stats();
-    assert!(
-        stats.compactions > 0,
-        "the test expects compactions (3 rounds of 120 KB through 16 KiB memtables and \
+        let stats = db.stats();
+        assert!(
+            stats.compactions > 0,
+            "the test expects compactions (3 rounds of 120 KB through 16 KiB memtables and \
          level 0 compacting at 4), got {stats:?}"
-    );
-    assert!(
-        cache_stats(&db).hits > 0,
-        "reads went through the cache, so some must have hit"
-    );
+        );
+        assert!(
+            cache_stats(&db).hits > 0,
+            "reads went through the cache, so some must have hit"
+        );
+    });
 }
 
 #[test]
 fn two_databases_sharing_one_cache_never_see_each_others_blocks() {
-    let cache: Arc<dyn BlockCache> = Arc::new(Cache::new(1 << 20));
-    let (fs_a, fs_b) = (SimFs::new(), SimFs::new());
-    let open = |fs: &SimFs| {
-        open_with(Options {
-            block_cache: Some(Arc::clone(&cache)),
-            ..options(fs, 16 << 10)
-        })
-    };
-    let (a, b_db) = (open(&fs_a), open(&fs_b));
-    let keys: Vec<String> = (0..800).map(|i| format!("key-{i:05}")).collect();
-    for key in &keys {
-        a.put(b(key), b(&format!("a:{key}"))).unwrap();
-        b_db.put(b(key), b(&format!("b:{key}"))).unwrap();
-    }
-    a.flush().unwrap();
-    b_db.flush().unwrap();
-    assert_eq!(
-        fs_a.list(dir()).unwrap(),
-        fs_b.list(dir()).unwrap(),
-        "test setup: the two databases must have the same file names (same numbers)"
-    );
-    for round in 0..2 {
+    bounded(ENGINE_HANG, || {
+        let cache: Arc<dyn BlockCache> = Arc::new(Cache::new(1 << 20));
+        let (fs_a, fs_b) = (SimFs::new(), SimFs::new());
+        let open = |fs: &SimFs| {
+            open_with(Options {
+                block_cache: Some(Arc::clone(&cache)),
+                ..options(fs, 16 << 10)
+            })
+        };
+        let (a, b_db) = (open(&fs_a), open(&fs_b));
+        let keys: Vec<String> = (0..800).map(|i| format!("key-{i:05}")).collect();
         for key in &keys {
-            for (db, tag) in [(&a, "a"), (&b_db, "b")] {
-                assert_eq!(
-                    value_of(db, key),
-                    Some(format!("{tag}:{key}")),
-                    "round {round}: database {tag} read another database's block through \
+            a.put(b(key), b(&format!("a:{key}"))).unwrap();
+            b_db.put(b(key), b(&format!("b:{key}"))).unwrap();
+        }
+        a.flush().unwrap();
+        b_db.flush().unwrap();
+        assert_eq!(
+            fs_a.list(dir()).unwrap(),
+            fs_b.list(dir()).unwrap(),
+            "test setup: the two databases must have the same file names (same numbers)"
+        );
+        for round in 0..2 {
+            for key in &keys {
+                for (db, tag) in [(&a, "a"), (&b_db, "b")] {
+                    assert_eq!(
+                        value_of(db, key),
+                        Some(format!("{tag}:{key}")),
+                        "round {round}: database {tag} read another database's block through \
                      the shared cache (their tables have the same file numbers and \
                      offsets: the cache key must be the open table's BlockKey::table)"
-                );
+                    );
+                }
             }
         }
-    }
-    assert!(
-        cache.stats().hits > 0,
-        "both databases read through the shared cache: some reads must hit"
-    );
+        assert!(
+            cache.stats().hits > 0,
+            "both databases read through the shared cache: some reads must hit"
+        );
+    });
 }
 
 /// The stress test's key space: writer `w` owns keys `w{w}-{i}`; for each,
@@ -1009,87 +1062,89 @@ fn stress_writer(db: &Db, space: &Keyspace, writer: usize, rounds: u64) -> Resul
 
 #[test]
 fn writers_and_readers_on_background_threads_see_only_possible_values() {
-    let fs = SimFs::new();
-    // Tight stall triggers, so writers are slowed and stopped too.
-    let stressed = |threads: usize| Options {
-        background_threads: threads,
-        compaction: Some(small_leveled()),
-        block_cache: cache_of(256 << 10),
-        stall: StallOptions {
-            max_frozen_memtables: 2,
-            level0_slowdown_tables: 4,
-            level0_stop_tables: 6,
-            slowdown_micros: 100,
-        },
-        ..options(&fs, 32 << 10)
-    };
-    let db = Arc::new(open_with(stressed(2)));
-    let (writers, keys_per_writer, rounds) = (3, 150, 30);
-    let space = Arc::new(Keyspace {
-        keys_per_writer,
-        started: (0..writers * keys_per_writer)
-            .map(|_| AtomicU64::new(0))
-            .collect(),
-        acked: (0..writers * keys_per_writer)
-            .map(|_| AtomicU64::new(0))
-            .collect(),
-    });
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer_threads: Vec<JoinHandle<Result<(), String>>> = (0..writers)
-        .map(|writer| {
-            let (db, space) = (Arc::clone(&db), Arc::clone(&space));
-            std::thread::spawn(move || stress_writer(&db, &space, writer, rounds))
-        })
-        .collect();
-    let reader_threads: Vec<JoinHandle<Result<u64, String>>> = (0..2)
-        .map(|reader| {
-            let (db, space, stop) = (Arc::clone(&db), Arc::clone(&space), Arc::clone(&stop));
-            std::thread::spawn(move || stress_reader(&db, &space, &stop, 7 + reader))
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for thread in writer_threads {
-        if let Err(failure) = join_within(
-            thread,
-            "3 writers of 4500 writes each to finish with background flushes and \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        // Tight stall triggers, so writers are slowed and stopped too.
+        let stressed = |threads: usize| Options {
+            background_threads: threads,
+            compaction: Some(small_leveled()),
+            block_cache: cache_of(256 << 10),
+            stall: StallOptions {
+                max_frozen_memtables: 2,
+                level0_slowdown_tables: 4,
+                level0_stop_tables: 6,
+                slowdown_micros: 100,
+            },
+            ..options(&fs, 32 << 10)
+        };
+        let db = Arc::new(open_with(stressed(2)));
+        let (writers, keys_per_writer, rounds) = (3, 150, 30);
+        let space = Arc::new(Keyspace {
+            keys_per_writer,
+            started: (0..writers * keys_per_writer)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            acked: (0..writers * keys_per_writer)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer_threads: Vec<JoinHandle<Result<(), String>>> = (0..writers)
+            .map(|writer| {
+                let (db, space) = (Arc::clone(&db), Arc::clone(&space));
+                std::thread::spawn(move || stress_writer(&db, &space, writer, rounds))
+            })
+            .collect();
+        let reader_threads: Vec<JoinHandle<Result<u64, String>>> = (0..2)
+            .map(|reader| {
+                let (db, space, stop) = (Arc::clone(&db), Arc::clone(&space), Arc::clone(&stop));
+                std::thread::spawn(move || stress_reader(&db, &space, &stop, 7 + reader))
+            })
+            .collect();
+        let mut failures = Vec::new();
+        for thread in writer_threads {
+            if let Err(failure) = join_within(
+                thread,
+                "3 writers of 4500 writes each to finish with background flushes and \
              compactions (a write that stopped and was never woken?)",
-        ) {
-            failures.push(format!("a writer: {failure}"));
+            ) {
+                failures.push(format!("a writer: {failure}"));
+            }
         }
-    }
-    stop.store(true, Ordering::Release);
-    let mut reads = 0;
-    for thread in reader_threads {
-        match join_within(thread, "the readers to stop") {
-            Ok(count) => reads += count,
-            Err(failure) => failures.push(format!("a reader: {failure}")),
+        stop.store(true, Ordering::Release);
+        let mut reads = 0;
+        for thread in reader_threads {
+            match join_within(thread, "the readers to stop") {
+                Ok(count) => reads += count,
+                Err(failure) => failures.push(format!("a reader: {failure}")),
+            }
         }
-    }
-    assert!(
-        failures.is_empty(),
-        "with 3 writers and 2 readers on background flushes, compactions and a block \
+        assert!(
+            failures.is_empty(),
+            "with 3 writers and 2 readers on background flushes, compactions and a block \
          cache: {}",
-        failures.join("; ")
-    );
-    assert!(reads > 0, "the readers must have read something");
-    let model: Model = (0..writers * keys_per_writer)
-        .map(|index| {
-            let key = space.key(index);
-            let value = versioned(&key, rounds);
-            (key, value)
-        })
-        .collect();
-    assert_holds(&db, &model, "after the stress, before close");
-    let stats: DbStats = db.stats();
-    assert!(
-        stats.flushes > 0 && stats.background_threads == 2,
-        "the stress must have flushed on 2 background threads: {stats:?}"
-    );
-    let db = Arc::into_inner(db).expect("every thread has ended");
-    db.close()
-        .unwrap_or_else(|e| panic!("close after the stress must succeed: {e}"));
-    let db = open_with(stressed(0));
-    assert_holds(&db, &model, "after close and reopen");
+            failures.join("; ")
+        );
+        assert!(reads > 0, "the readers must have read something");
+        let model: Model = (0..writers * keys_per_writer)
+            .map(|index| {
+                let key = space.key(index);
+                let value = versioned(&key, rounds);
+                (key, value)
+            })
+            .collect();
+        assert_holds(&db, &model, "after the stress, before close");
+        let stats: DbStats = db.stats();
+        assert!(
+            stats.flushes > 0 && stats.background_threads == 2,
+            "the stress must have flushed on 2 background threads: {stats:?}"
+        );
+        let db = Arc::into_inner(db).expect("every thread has ended");
+        db.close()
+            .unwrap_or_else(|e| panic!("close after the stress must succeed: {e}"));
+        let db = open_with(stressed(0));
+        assert_holds(&db, &model, "after close and reopen");
+    });
 }
 
 /// Writes small puts `prefix-N` until `done(stats)` or `limit` writes;
@@ -1120,58 +1175,60 @@ fn write_until(
 
 #[test]
 fn writes_stop_at_the_frozen_memtable_limit_until_a_flush_makes_room() {
-    let fs = SimFs::new();
-    let db = Arc::new(open_with(Options {
-        background_threads: 1,
-        stall: StallOptions {
-            max_frozen_memtables: 3,
-            ..StallOptions::default()
-        },
-        ..options(&fs, 32 << 10)
-    }));
-    let mut model = Model::new();
-    let pause = db.pause_background();
-    write_until(
-        &db,
-        &mut model,
-        "before",
-        20_000,
-        "with the background paused, full memtables pile up frozen until there are 3",
-        |stats| stats.frozen_memtables >= 3,
-    );
-    assert_eq!(
-        db.stats().stopped_writes,
-        0,
-        "no write was stopped while fewer than max_frozen_memtables (3) were frozen"
-    );
-    let writer = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || db.put(b("stalled"), b("the write that waited")))
-    };
-    wait_until(
-        "a write with 3 frozen memtables (max_frozen_memtables 3) to be counted in \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = Arc::new(open_with(Options {
+            background_threads: 1,
+            stall: StallOptions {
+                max_frozen_memtables: 3,
+                ..StallOptions::default()
+            },
+            ..options(&fs, 32 << 10)
+        }));
+        let mut model = Model::new();
+        let pause = db.pause_background();
+        write_until(
+            &db,
+            &mut model,
+            "before",
+            20_000,
+            "with the background paused, full memtables pile up frozen until there are 3",
+            |stats| stats.frozen_memtables >= 3,
+        );
+        assert_eq!(
+            db.stats().stopped_writes,
+            0,
+            "no write was stopped while fewer than max_frozen_memtables (3) were frozen"
+        );
+        let writer = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.put(b("stalled"), b("the write that waited")))
+        };
+        wait_until(
+            "a write with 3 frozen memtables (max_frozen_memtables 3) to be counted in \
          stopped_writes: pressure must say Stop at the limit",
-        || db.stats().stopped_writes >= 1,
-    );
-    std::thread::sleep(Duration::from_millis(20));
-    assert!(
-        !writer.is_finished(),
-        "the stopped write returned while the background was paused and 3 memtables were \
+            || db.stats().stopped_writes >= 1,
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            !writer.is_finished(),
+            "the stopped write returned while the background was paused and 3 memtables were \
          frozen: it must wait for a flush"
-    );
-    drop(pause);
-    join_within(
-        writer,
-        "the stopped write to go ahead once the background resumed and flushed",
-    )
-    .unwrap_or_else(|e| panic!("the stopped write must succeed once room is made: {e}"));
-    model.insert("stalled".into(), "the write that waited".into());
-    let stats = db.stats();
-    assert!(
-        stats.stall_micros > 0,
-        "a write waited, so stall_micros must be above 0: {stats:?}"
-    );
-    assert_holds(&db, &model, "after the stall");
+        );
+        drop(pause);
+        join_within(
+            writer,
+            "the stopped write to go ahead once the background resumed and flushed",
+        )
+        .unwrap_or_else(|e| panic!("the stopped write must succeed once room is made: {e}"));
+        model.insert("stalled".into(), "the write that waited".into());
+        let stats = db.stats();
+        assert!(
+            stats.stall_micros > 0,
+            "a write waited, so stall_micros must be above 0: {stats:?}"
+        );
+        assert_holds(&db, &model, "after the stall");
+    });
 }
 
 /// Compaction that does nothing: level 0 only grows.
@@ -1186,58 +1243,60 @@ impl Compaction for NoCompaction {
 
 #[test]
 fn writes_are_slowed_once_level0_reaches_the_slowdown_trigger_and_still_succeed() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        background_threads: 1,
-        compaction: Some(Arc::new(NoCompaction)),
-        stall: StallOptions {
-            max_frozen_memtables: 100,
-            level0_slowdown_tables: 2,
-            level0_stop_tables: 100,
-            slowdown_micros: 100,
-        },
-        ..options(&fs, 1 << 20)
-    });
-    let mut model = Model::new();
-    let mut write = |db: &Db, key: String| {
-        let value = versioned(&key, 1);
-        db.put(b(&key), b(&value))
-            .unwrap_or_else(|e| panic!("a slowed write must still succeed: {e}"));
-        model.insert(key, value);
-    };
-    for n in 0..20 {
-        write(&db, format!("first-{n:03}"));
-    }
-    db.flush().unwrap();
-    for n in 0..20 {
-        write(&db, format!("second-{n:03}"));
-    }
-    assert_eq!(
-        db.stats().slowed_writes,
-        0,
-        "with 1 level-0 table and level0_slowdown_tables 2, no write is slowed"
-    );
-    db.flush().unwrap();
-    assert_eq!(db.stats().levels[0].0, 2, "test setup: two level-0 tables");
-    for n in 0..20 {
-        write(&db, format!("third-{n:03}"));
-    }
-    let stats = db.stats();
-    assert!(
-        stats.slowed_writes >= 20,
-        "20 writes with 2 level-0 tables (level0_slowdown_tables 2) must each be slowed: \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            background_threads: 1,
+            compaction: Some(Arc::new(NoCompaction)),
+            stall: StallOptions {
+                max_frozen_memtables: 100,
+                level0_slowdown_tables: 2,
+                level0_stop_tables: 100,
+                slowdown_micros: 100,
+            },
+            ..options(&fs, 1 << 20)
+        });
+        let mut model = Model::new();
+        let mut write = |db: &Db, key: String| {
+            let value = versioned(&key, 1);
+            db.put(b(&key), b(&value))
+                .unwrap_or_else(|e| panic!("a slowed write must still succeed: {e}"));
+            model.insert(key, value);
+        };
+        for n in 0..20 {
+            write(&db, format!("first-{n:03}"));
+        }
+        db.flush().unwrap();
+        for n in 0..20 {
+            write(&db, format!("second-{n:03}"));
+        }
+        assert_eq!(
+            db.stats().slowed_writes,
+            0,
+            "with 1 level-0 table and level0_slowdown_tables 2, no write is slowed"
+        );
+        db.flush().unwrap();
+        assert_eq!(db.stats().levels[0].0, 2, "test setup: two level-0 tables");
+        for n in 0..20 {
+            write(&db, format!("third-{n:03}"));
+        }
+        let stats = db.stats();
+        assert!(
+            stats.slowed_writes >= 20,
+            "20 writes with 2 level-0 tables (level0_slowdown_tables 2) must each be slowed: \
          slowed_writes is {} (pressure must say Slow at the slowdown trigger)",
-        stats.slowed_writes
-    );
-    assert!(
-        stats.stall_micros > 0,
-        "slowed writes were delayed: stall_micros must be above 0"
-    );
-    assert_eq!(
-        stats.stopped_writes, 0,
-        "below the stop triggers, a slowed write is not stopped"
-    );
-    assert_holds(&db, &model, "after slowed writes");
+            stats.slowed_writes
+        );
+        assert!(
+            stats.stall_micros > 0,
+            "slowed writes were delayed: stall_micros must be above 0"
+        );
+        assert_eq!(
+            stats.stopped_writes, 0,
+            "below the stop triggers, a slowed write is not stopped"
+        );
+        assert_holds(&db, &model, "after slowed writes");
+    });
 }
 
 /// Compaction held back until the test opens the gate; then it merges all
@@ -1309,67 +1368,69 @@ impl Compaction for Gate {
 
 #[test]
 fn writes_stop_at_the_level0_stop_trigger_until_compaction_lets_them_go() {
-    let fs = SimFs::new();
-    let gate = Arc::new(Gate::default());
-    let db = Arc::new(open_with(Options {
-        background_threads: 2,
-        compaction: Some(Arc::clone(&gate) as Arc<dyn Compaction>),
-        stall: StallOptions {
-            max_frozen_memtables: 100,
-            level0_slowdown_tables: 100,
-            level0_stop_tables: 3,
-            slowdown_micros: 100,
-        },
-        ..options(&fs, 1 << 20)
-    }));
-    // Dropped before `db`: a failure below releases the compaction first.
-    let _release = OpenOnDrop(Arc::clone(&gate));
-    let mut model = Model::new();
-    for table in 0..3 {
-        for n in 0..20 {
-            let key = format!("t{table}-{n:03}");
-            let value = versioned(&key, 1);
-            db.put(b(&key), b(&value)).unwrap_or_else(|e| {
-                panic!("with {table} level-0 tables (stop at 3), a write must succeed: {e}")
-            });
-            model.insert(key, value);
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let gate = Arc::new(Gate::default());
+        let db = Arc::new(open_with(Options {
+            background_threads: 2,
+            compaction: Some(Arc::clone(&gate) as Arc<dyn Compaction>),
+            stall: StallOptions {
+                max_frozen_memtables: 100,
+                level0_slowdown_tables: 100,
+                level0_stop_tables: 3,
+                slowdown_micros: 100,
+            },
+            ..options(&fs, 1 << 20)
+        }));
+        // Dropped before `db`: a failure below releases the compaction first.
+        let _release = OpenOnDrop(Arc::clone(&gate));
+        let mut model = Model::new();
+        for table in 0..3 {
+            for n in 0..20 {
+                let key = format!("t{table}-{n:03}");
+                let value = versioned(&key, 1);
+                db.put(b(&key), b(&value)).unwrap_or_else(|e| {
+                    panic!("with {table} level-0 tables (stop at 3), a write must succeed: {e}")
+                });
+                model.insert(key, value);
+            }
+            db.flush().unwrap();
         }
-        db.flush().unwrap();
-    }
-    assert_eq!(
-        db.stats().levels[0].0,
-        3,
-        "test setup: 3 level-0 tables, held there by the gated compaction"
-    );
-    let writer = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || db.put(b("stalled"), b("the write that waited")))
-    };
-    wait_until(
-        "a write with 3 level-0 tables (level0_stop_tables 3) to be counted in \
+        assert_eq!(
+            db.stats().levels[0].0,
+            3,
+            "test setup: 3 level-0 tables, held there by the gated compaction"
+        );
+        let writer = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.put(b("stalled"), b("the write that waited")))
+        };
+        wait_until(
+            "a write with 3 level-0 tables (level0_stop_tables 3) to be counted in \
          stopped_writes: pressure must say Stop at the level-0 stop trigger",
-        || db.stats().stopped_writes >= 1,
-    );
-    std::thread::sleep(Duration::from_millis(20));
-    assert!(
-        !writer.is_finished(),
-        "the write went ahead with level 0 at its stop trigger and compaction held back: \
+            || db.stats().stopped_writes >= 1,
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            !writer.is_finished(),
+            "the write went ahead with level 0 at its stop trigger and compaction held back: \
          it must wait until compaction empties level 0"
-    );
-    gate.open();
-    join_within(
-        writer,
-        "the stopped write to go ahead once compaction merged level 0 into level 1",
-    )
-    .unwrap_or_else(|e| panic!("the stopped write must succeed after the compaction: {e}"));
-    model.insert("stalled".into(), "the write that waited".into());
-    let stats = db.stats();
-    assert!(
-        stats.levels[0].0 < 3 && stats.stall_micros > 0,
-        "after the compaction level 0 is below the stop trigger and the wait was counted \
+        );
+        gate.open();
+        join_within(
+            writer,
+            "the stopped write to go ahead once compaction merged level 0 into level 1",
+        )
+        .unwrap_or_else(|e| panic!("the stopped write must succeed after the compaction: {e}"));
+        model.insert("stalled".into(), "the write that waited".into());
+        let stats = db.stats();
+        assert!(
+            stats.levels[0].0 < 3 && stats.stall_micros > 0,
+            "after the compaction level 0 is below the stop trigger and the wait was counted \
          in stall_micros: {stats:?}"
-    );
-    assert_holds(&db, &model, "after the level-0 stall");
+        );
+        assert_holds(&db, &model, "after the level-0 stall");
+    });
 }
 
 /// `true` once `fs`'s trace holds a failed create of a table file.
@@ -1381,200 +1442,208 @@ fn a_table_create_failed(fs: &SimFs) -> bool {
 
 #[test]
 fn a_failed_background_flush_poisons_every_later_write_and_reads_keep_working() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        background_threads: 1,
-        ..options(&fs, 32 << 10)
-    });
-    let mut model = Model::new();
-    let pause = db.pause_background();
-    write_until(
-        &db,
-        &mut model,
-        "acked",
-        20_000,
-        "with the background paused, a full memtable stays frozen",
-        |stats| stats.frozen_memtables >= 1,
-    );
-    // Every create fails from now on: the background flush's table first.
-    fs.inject(Fault::nth(OpKind::Create, 1).persistent());
-    drop(pause);
-    wait_until(
-        "the background flush to try (and fail) to create its table",
-        || a_table_create_failed(&fs),
-    );
-    let started = Instant::now();
-    let first_error = loop {
-        assert!(
-            started.elapsed() < DEADLINE,
-            "a background flush failed {DEADLINE:?} ago and writes still succeed: a failed \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            background_threads: 1,
+            ..options(&fs, 32 << 10)
+        });
+        let mut model = Model::new();
+        let pause = db.pause_background();
+        write_until(
+            &db,
+            &mut model,
+            "acked",
+            20_000,
+            "with the background paused, a full memtable stays frozen",
+            |stats| stats.frozen_memtables >= 1,
+        );
+        // Every create fails from now on: the background flush's table first.
+        fs.inject(Fault::nth(OpKind::Create, 1).persistent());
+        drop(pause);
+        wait_until(
+            "the background flush to try (and fail) to create its table",
+            || a_table_create_failed(&fs),
+        );
+        let started = Instant::now();
+        let first_error = loop {
+            assert!(
+                started.elapsed() < DEADLINE,
+                "a background flush failed {DEADLINE:?} ago and writes still succeed: a failed \
              background job must poison the database"
-        );
-        let key = format!("after-{:06}", model.len());
-        match db.put(b(&key), b("tiny")) {
-            Ok(()) => {
-                model.insert(key, "tiny".into());
-                std::thread::sleep(Duration::from_millis(1));
+            );
+            let key = format!("after-{:06}", model.len());
+            match db.put(b(&key), b("tiny")) {
+                Ok(()) => {
+                    model.insert(key, "tiny".into());
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(error) => break error,
             }
-            Err(error) => break error,
-        }
-    };
-    assert!(
-        matches!(first_error, Error::Poisoned { .. }),
-        "after a failed background flush, the next write must fail with Error::Poisoned, \
-         got {first_error:?}"
-    );
-    for n in 0..3 {
-        let result = db.put(b(&format!("refused-{n}")), b("x"));
+        };
         assert!(
-            matches!(result, Err(Error::Poisoned { .. })),
-            "every write after a background failure fails with Poisoned (fail-stop), got \
+            matches!(first_error, Error::Poisoned { .. }),
+            "after a failed background flush, the next write must fail with Error::Poisoned, \
+         got {first_error:?}"
+        );
+        for n in 0..3 {
+            let result = db.put(b(&format!("refused-{n}")), b("x"));
+            assert!(
+                matches!(result, Err(Error::Poisoned { .. })),
+                "every write after a background failure fails with Poisoned (fail-stop), got \
              {result:?}"
+            );
+        }
+        assert!(
+            matches!(db.flush(), Err(Error::Poisoned { .. })),
+            "a flush after a background failure fails with Poisoned"
         );
-    }
-    assert!(
-        matches!(db.flush(), Err(Error::Poisoned { .. })),
-        "a flush after a background failure fails with Poisoned"
-    );
-    for (key, value) in &model {
-        assert_eq!(
-            value_of(&db, key).as_deref(),
-            Some(value.as_str()),
-            "reads keep working after a background failure (the memtable whose flush \
+        for (key, value) in &model {
+            assert_eq!(
+                value_of(&db, key).as_deref(),
+                Some(value.as_str()),
+                "reads keep working after a background failure (the memtable whose flush \
              failed stays readable)"
+            );
+        }
+        drop(db);
+        let image = fs.crash(CrashMode::ProcessKill);
+        let db = open_with(options(&image, 32 << 10));
+        assert_holds(
+            &db,
+            &model,
+            "reopened on the same files without the fault, after a background failure",
         );
-    }
-    drop(db);
-    let image = fs.crash(CrashMode::ProcessKill);
-    let db = open_with(options(&image, 32 << 10));
-    assert_holds(
-        &db,
-        &model,
-        "reopened on the same files without the fault, after a background failure",
-    );
+    });
 }
 
 #[test]
 fn a_writer_stopped_on_a_stall_is_woken_with_the_background_error() {
-    let fs = SimFs::new();
-    let db = Arc::new(open_with(Options {
-        background_threads: 1,
-        stall: StallOptions {
-            max_frozen_memtables: 2,
-            ..StallOptions::default()
-        },
-        ..options(&fs, 32 << 10)
-    }));
-    let mut model = Model::new();
-    let pause = db.pause_background();
-    write_until(
-        &db,
-        &mut model,
-        "acked",
-        20_000,
-        "with the background paused, full memtables pile up frozen until there are 2",
-        |stats| stats.frozen_memtables >= 2,
-    );
-    let writer = {
-        let db = Arc::clone(&db);
-        std::thread::spawn(move || db.put(b("stalled"), b("never acknowledged")))
-    };
-    wait_until(
-        "a write with 2 frozen memtables (max_frozen_memtables 2) to be counted in \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = Arc::new(open_with(Options {
+            background_threads: 1,
+            stall: StallOptions {
+                max_frozen_memtables: 2,
+                ..StallOptions::default()
+            },
+            ..options(&fs, 32 << 10)
+        }));
+        let mut model = Model::new();
+        let pause = db.pause_background();
+        write_until(
+            &db,
+            &mut model,
+            "acked",
+            20_000,
+            "with the background paused, full memtables pile up frozen until there are 2",
+            |stats| stats.frozen_memtables >= 2,
+        );
+        let writer = {
+            let db = Arc::clone(&db);
+            std::thread::spawn(move || db.put(b("stalled"), b("never acknowledged")))
+        };
+        wait_until(
+            "a write with 2 frozen memtables (max_frozen_memtables 2) to be counted in \
          stopped_writes: pressure must say Stop at the limit",
-        || db.stats().stopped_writes >= 1,
-    );
-    fs.inject(Fault::nth(OpKind::Create, 1).persistent());
-    drop(pause);
-    let result = join_within(
-        writer,
-        "the stopped writer to wake up after the background flush failed (a stopped write \
+            || db.stats().stopped_writes >= 1,
+        );
+        fs.inject(Fault::nth(OpKind::Create, 1).persistent());
+        drop(pause);
+        let result = join_within(
+            writer,
+            "the stopped writer to wake up after the background flush failed (a stopped write \
          must be woken by a failure, not left waiting for a flush that will never come)",
-    );
-    assert!(
-        matches!(result, Err(Error::Poisoned { .. })),
-        "a writer stopped on a stall when the background flush failed must get \
+        );
+        assert!(
+            matches!(result, Err(Error::Poisoned { .. })),
+            "a writer stopped on a stall when the background flush failed must get \
          Error::Poisoned, got {result:?}"
-    );
-    drop(db);
-    let image = fs.crash(CrashMode::ProcessKill);
-    let db = open_with(options(&image, 32 << 10));
-    assert_holds(&db, &model, "reopened without the fault");
+        );
+        drop(db);
+        let image = fs.crash(CrashMode::ProcessKill);
+        let db = open_with(options(&image, 32 << 10));
+        assert_holds(&db, &model, "reopened without the fault");
+    });
 }
 
 #[test]
 fn close_with_background_work_pending_loses_nothing() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        background_threads: 1,
-        compaction: Some(small_leveled()),
-        block_cache: cache_of(256 << 10),
-        stall: StallOptions {
-            max_frozen_memtables: 8,
-            ..StallOptions::default()
-        },
-        ..options(&fs, 32 << 10)
-    });
-    let mut model = Model::new();
-    // The pause is never released: close must stop threads that are
-    // waiting for it, with 5 memtables frozen and not flushed.
-    std::mem::forget(db.pause_background());
-    write_until(
-        &db,
-        &mut model,
-        "pending",
-        50_000,
-        "with the background paused, full memtables pile up frozen until there are 5",
-        |stats| stats.frozen_memtables >= 5,
-    );
-    let (done, closed) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(db.close());
-    });
-    let result = closed.recv_timeout(DEADLINE).unwrap_or_else(|_| {
-        panic!(
-            "close() did not return within {DEADLINE:?} with the background paused and 5 \
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            background_threads: 1,
+            compaction: Some(small_leveled()),
+            block_cache: cache_of(256 << 10),
+            stall: StallOptions {
+                max_frozen_memtables: 8,
+                ..StallOptions::default()
+            },
+            ..options(&fs, 32 << 10)
+        });
+        let mut model = Model::new();
+        // The pause is never released: close must stop threads that are
+        // waiting for it, with 5 memtables frozen and not flushed.
+        std::mem::forget(db.pause_background());
+        write_until(
+            &db,
+            &mut model,
+            "pending",
+            50_000,
+            "with the background paused, full memtables pile up frozen until there are 5",
+            |stats| stats.frozen_memtables >= 5,
+        );
+        let (done, closed) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(db.close());
+        });
+        let result = closed.recv_timeout(DEADLINE).unwrap_or_else(|_| {
+            panic!(
+                "close() did not return within {DEADLINE:?} with the background paused and 5 \
              memtables frozen: close stops the threads after their running job, it does not \
              wait for the pending ones"
-        )
+            )
+        });
+        result.unwrap_or_else(|e| panic!("close must succeed: {e}"));
+        let db = open_with(options(&fs, 32 << 10));
+        assert_holds(
+            &db,
+            &model,
+            "reopened after close with 5 memtables never flushed",
+        );
     });
-    result.unwrap_or_else(|e| panic!("close must succeed: {e}"));
-    let db = open_with(options(&fs, 32 << 10));
-    assert_holds(
-        &db,
-        &model,
-        "reopened after close with 5 memtables never flushed",
-    );
 }
 
 #[test]
 fn dropping_a_database_while_background_work_runs_loses_no_acknowledged_write() {
-    let fs = SimFs::new();
-    let db = open_with(Options {
-        background_threads: 2,
-        compaction: Some(small_leveled()),
-        block_cache: cache_of(256 << 10),
-        ..options(&fs, 32 << 10)
+    bounded(ENGINE_HANG, || {
+        let fs = SimFs::new();
+        let db = open_with(Options {
+            background_threads: 2,
+            compaction: Some(small_leveled()),
+            block_cache: cache_of(256 << 10),
+            ..options(&fs, 32 << 10)
+        });
+        let mut model = Model::new();
+        for n in 0..3000 {
+            let key = format!("key-{:05}", (n * 7919) % 3000);
+            let value = versioned(&key, n);
+            db.put(b(&key), b(&value)).unwrap();
+            model.insert(key, value);
+        }
+        // No close: the handle stops the threads as it drops, mid-work.
+        drop(db);
+        let image = fs.crash(CrashMode::ProcessKill);
+        let db = open_with(Options {
+            compaction: Some(small_leveled()),
+            ..options(&image, 32 << 10)
+        });
+        assert_holds(
+            &db,
+            &model,
+            "reopened from the process-kill image of a database dropped without close",
+        );
     });
-    let mut model = Model::new();
-    for n in 0..3000 {
-        let key = format!("key-{:05}", (n * 7919) % 3000);
-        let value = versioned(&key, n);
-        db.put(b(&key), b(&value)).unwrap();
-        model.insert(key, value);
-    }
-    // No close: the handle stops the threads as it drops, mid-work.
-    drop(db);
-    let image = fs.crash(CrashMode::ProcessKill);
-    let db = open_with(Options {
-        compaction: Some(small_leveled()),
-        ..options(&image, 32 << 10)
-    });
-    assert_holds(
-        &db,
-        &model,
-        "reopened from the process-kill image of a database dropped without close",
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1621,7 +1690,12 @@ fn kill_child(dir: &Path) {
     if writeln!(out).is_err() {
         return;
     }
+    let started = Instant::now();
     for i in 0..2_000_000 {
+        // An orphan (a parent that died without killing it) stops too.
+        if started.elapsed() > DEADLINE * 3 {
+            return;
+        }
         db.write(
             WriteBatch::default().put(b(&kill_key(i)), b(&kill_value(i))),
             WriteOptions { sync: false },
