@@ -461,7 +461,8 @@ fn inserting_a_key_again_replaces_its_block_and_its_charge() {
         assert_eq!(
             got.as_deref(),
             Some(block_name(k, 2).as_str()),
-            "a second insert under a key replaces the block: get must return the newer one"
+            "a second insert under a key replaces the block: get must return the newer one (a \
+             3000-byte block fits a 10,000-byte cache: if you shard, keep small caches whole)"
         );
         assert_eq!(
             stats_of(&cache).bytes,
@@ -528,7 +529,8 @@ fn hits_misses_inserts_and_evictions_are_counted_exactly() {
         for &k in &keys[..5] {
             assert!(
                 get(k).is_some(),
-                "5 blocks of 100 bytes fit a 1000-byte cache: {k:?} must be found"
+                "5 blocks of 100 bytes fit a 1000-byte cache: {k:?} must be found (if you shard, \
+                 do not split a cache this small: each shard would hold less than a few blocks)"
             );
         }
         assert!(get(keys[5]).is_none(), "{:?} was never inserted", keys[5]);
@@ -1147,8 +1149,8 @@ fn writers_and_readers_on_background_threads_see_only_possible_values() {
     });
 }
 
-/// Writes small puts `prefix-N` until `done(stats)` or `limit` writes;
-/// returns the pairs written. Fails if `done` never holds.
+/// Writes puts `prefix-N` (about 100 bytes each), adding them to `model`,
+/// until `done(stats)` holds; fails if it does not within `limit` writes.
 fn write_until(
     db: &Db,
     model: &mut Model,
