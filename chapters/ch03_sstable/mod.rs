@@ -43,6 +43,7 @@
 pub mod block;
 pub mod footer;
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -290,6 +291,26 @@ pub trait BlockCache: Send + Sync + fmt::Debug {
 /// the cache, the key, the bookkeeping of a policy (an estimate).
 pub const BLOCK_CHARGE_OVERHEAD_BYTES: usize = 64;
 
+thread_local! {
+    /// `false` while this thread runs [`without_filling_cache`].
+    static FILL_CACHE: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Runs `work` with block reads on this thread looking blocks up in the
+/// cache but not inserting the ones they read from a file: compaction
+/// reads every block of its inputs once, and caching them would push out
+/// the blocks readers come back to (RocksDB's `fill_cache = false`).
+pub fn without_filling_cache<T>(work: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FILL_CACHE.set(self.0);
+        }
+    }
+    let _restore = Restore(FILL_CACHE.replace(false));
+    work()
+}
+
 /// The next open table's [`BlockKey::table`].
 static NEXT_CACHED_TABLE: AtomicU64 = AtomicU64::new(1);
 
@@ -357,12 +378,11 @@ impl Table {
             return Ok(block);
         }
         let block = self.load_block(handle)?;
-        let charge = usize::try_from(handle.len).unwrap_or(usize::MAX);
-        cache.insert(
-            key,
-            block.clone(),
-            charge.saturating_add(BLOCK_CHARGE_OVERHEAD_BYTES),
-        );
+        if FILL_CACHE.get() {
+            let charge = usize::try_from(handle.len).unwrap_or(usize::MAX);
+            let charge = charge.saturating_add(BLOCK_CHARGE_OVERHEAD_BYTES);
+            cache.insert(key, block.clone(), charge);
+        }
         Ok(block)
     }
 

@@ -79,7 +79,7 @@ use bytes::Bytes;
 
 use crate::ch01_memtable::Memtable;
 use crate::ch02_wal::Wal;
-use crate::ch03_sstable::{BlockCache, CacheStats, Table, TableOptions};
+use crate::ch03_sstable::{BlockCache, CacheStats, Table, TableOptions, without_filling_cache};
 use crate::ch06_manifest::{LEVEL_COUNT, Manifest, TableMeta, Version, VersionEdit};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -960,7 +960,9 @@ impl Db {
             oldest_readable_seq: self.oldest_readable_seq(),
             stats: &self.stats,
         };
-        let compacted = compaction.run(&mut context);
+        // Compaction reads each input block once: it does not fill the
+        // block cache with them (readers' blocks stay).
+        let compacted = without_filling_cache(|| compaction.run(&mut context));
         self.poison_on_error(compacted)?;
         self.delete_obsolete();
         Ok(())

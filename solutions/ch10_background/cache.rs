@@ -152,9 +152,11 @@ impl Cache {
 // BEGIN SOLUTION hide
 impl Shard {
     /// Evicts blocks, CLOCK order, until `charge` more bytes fit; returns
-    /// how many were evicted and their bytes.
-    fn make_room(&mut self, charge: usize) -> (u64, usize) {
-        let (mut evicted, mut freed) = (0, 0);
+    /// the blocks evicted (for the caller to drop once the lock is
+    /// released: freeing a block's buffer is the slowest part) and their
+    /// bytes.
+    fn make_room(&mut self, charge: usize) -> (Vec<Block>, usize) {
+        let (mut evicted, mut freed) = (Vec::new(), 0);
         // Every full turn of the hand clears every bit it passes, so the
         // second turn evicts: the loop ends once the blocks fit (at worst
         // with the shard empty, and `charge` fits an empty shard).
@@ -168,11 +170,10 @@ impl Shard {
             if slot.block.is_some() {
                 if slot.referenced {
                     slot.referenced = false;
-                } else {
-                    slot.block = None;
+                } else if let Some(block) = slot.block.take() {
                     self.used_bytes -= slot.charge;
                     freed += slot.charge;
-                    evicted += 1;
+                    evicted.push(block);
                     self.map.remove(&slot.key);
                     self.free.push(self.hand);
                 }
@@ -218,9 +219,10 @@ impl BlockCache for Cache {
         // Two readers may miss the same block and both insert it: the
         // second replaces the first.
         let mut released = 0;
+        let mut replaced = None;
         if let Some(index) = shard.map.remove(&key) {
             let slot = &mut shard.slots[index];
-            slot.block = None;
+            replaced = slot.block.take();
             released = slot.charge;
             shard.used_bytes -= slot.charge;
             shard.free.push(index);
@@ -251,7 +253,10 @@ impl BlockCache for Cache {
         self.bytes.fetch_add(charge_bytes as u64, Ordering::Relaxed);
         drop(shard);
         self.inserts.fetch_add(1, Ordering::Relaxed);
-        self.evictions.fetch_add(evicted, Ordering::Relaxed);
+        self.evictions
+            .fetch_add(evicted.len() as u64, Ordering::Relaxed);
+        // The buffers are freed here, with no lock held.
+        drop((evicted, replaced));
         // END SOLUTION
     }
     // ANCHOR_END: ch10_cache_insert
