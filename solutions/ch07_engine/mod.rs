@@ -698,14 +698,26 @@ impl Db {
     }
 
     /// The newest value of `key`, `None` if it is absent or deleted.
+    ///
+    /// The read's sequence number is pinned while it runs ([`Pins`]): a
+    /// compaction that starts between the choice of the number and the
+    /// read would otherwise compute its watermark above it and drop the
+    /// versions the read needs — with background threads, a reader slow
+    /// to take the read state saw a key it had read before as absent.
     pub fn get(&self, key: &[u8]) -> Result<Option<Bytes>> {
-        self.get_at(key, self.last_seq())
+        let seq = self.pins.pin(|| self.last_seq());
+        let value = self.get_at(key, seq);
+        self.pins.unpin(seq);
+        value
     }
 
     /// The live pairs with keys in `range`, in key order, as of the moment
-    /// of the call: writes made while the scan runs are not in it.
+    /// of the call: writes made while the scan runs are not in it. The
+    /// scan's sequence number stays pinned until it is dropped, so
+    /// compaction keeps what it reads.
     pub fn scan<'k>(&self, range: impl std::ops::RangeBounds<&'k [u8]>) -> Scan {
-        self.scan_at(owned_bounds(&range), self.last_seq())
+        let seq = self.pins.pin(|| self.last_seq());
+        self.scan_at(owned_bounds(&range), seq).pinned(self, seq)
     }
 
     /// The last published sequence number: every write numbered at or
