@@ -478,7 +478,8 @@ fn inserting_a_key_again_replaces_its_block_and_its_charge() {
         );
         assert_eq!(
             stats.evictions, 0,
-            "a replaced block was not evicted to make room: evictions stays 0"
+            "replacing a key's block is not an eviction (nothing was pushed out to make room): \
+             evictions must stay 0"
         );
         assert_eq!(
             stats.inserts, 3,
