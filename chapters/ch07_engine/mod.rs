@@ -713,12 +713,15 @@ impl Db {
     }
 
     /// The live pairs with keys in `range`, in key order, as of the moment
-    /// of the call: writes made while the scan runs are not in it. The
-    /// scan's sequence number stays pinned until it is dropped, so
-    /// compaction keeps what it reads.
+    /// of the call: writes made while the scan runs are not in it. Its
+    /// sequence number is pinned until the scan has taken the read state
+    /// (as [`get`](Db::get)'s): from then on it reads tables it holds,
+    /// which a compaction replaces but does not change.
     pub fn scan<'k>(&self, range: impl std::ops::RangeBounds<&'k [u8]>) -> Scan {
         let seq = self.pins.pin(|| self.last_seq());
-        self.scan_at(owned_bounds(&range), seq).pinned(self, seq)
+        let scan = self.scan_at(owned_bounds(&range), seq);
+        self.pins.unpin(seq);
+        scan
     }
 
     /// The last published sequence number: every write numbered at or

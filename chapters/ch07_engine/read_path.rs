@@ -17,37 +17,6 @@ use crate::types::{Entry, SEQ_MAX, SeqNo};
 /// A scan's pairs, `(key, value)`, in key order; an error ends it.
 pub struct Scan {
     merge: MergeIterator,
-    /// The pin [`Db::scan`] holds on the scan's sequence number, released
-    /// when the scan is dropped.
-    pin: Option<ScanPin>,
-}
-
-impl Scan {
-    /// The scan that `merge` yields.
-    pub fn new(merge: MergeIterator) -> Scan {
-        Scan { merge, pin: None }
-    }
-
-    /// This scan, holding `seq` pinned in `db`'s pins until it is dropped.
-    pub(super) fn pinned(mut self, db: &Db, seq: SeqNo) -> Scan {
-        self.pin = Some(ScanPin {
-            core: Arc::clone(&db.core),
-            seq,
-        });
-        self
-    }
-}
-
-/// A pin held by a scan: unpinned on drop.
-struct ScanPin {
-    core: Arc<super::Core>,
-    seq: SeqNo,
-}
-
-impl Drop for ScanPin {
-    fn drop(&mut self) {
-        self.core.pins.unpin(self.seq);
-    }
 }
 
 impl std::fmt::Debug for Scan {
