@@ -102,3 +102,11 @@ pub mod ch09_snapshots;
 #[cfg_attr(feature = "ref-ch10", path = "../solutions/ch10_background/mod.rs")]
 #[cfg_attr(not(feature = "ref-ch10"), path = "../chapters/ch10_background/mod.rs")]
 pub mod ch10_background;
+
+/// Chapter 11 — the server: the Redis protocol (RESP2), parsed
+/// incrementally and bounded, replies, and commands on a shared `Db`, so
+/// `redis-cli` and `redis-benchmark` talk to your engine. Book: "11. The
+/// server".
+#[cfg_attr(feature = "ref-ch11", path = "../solutions/ch11_server/mod.rs")]
+#[cfg_attr(not(feature = "ref-ch11"), path = "../chapters/ch11_server/mod.rs")]
+pub mod ch11_server;
