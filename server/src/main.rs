@@ -1,6 +1,233 @@
-//! `lsm-server`: work in progress on the `ch11` branch.
+//! `lsm-server [--bind ADDR] [--config FILE] [--requirepass PASSWORD] DIR`:
+//! serves the database in DIR over the Redis protocol (RESP2) on
+//! `127.0.0.1:6380` by default, until SIGINT or SIGTERM, then closes it
+//! cleanly. `cargo run -p lsm-server -- DIR` runs your chapters;
+//! `cargo run -p lsm-server --features reference -- DIR` the reference.
+//!
+//! `--config FILE` is chapter 10's TOML (`lsm.example.toml`) plus a
+//! `[server]` table: `bind = "127.0.0.1:6380"`, `requirepass = "…"`. A
+//! flag overrides the file. Unless the file sets them, the database opens
+//! with 2 background threads and a 64 MiB block cache (chapter 10), and
+//! with chapter 9's timeline (for `GET key ASOF unix-ms`).
+//!
+//! Prints `lsm-server: listening on ADDR` on stdout once it accepts (the
+//! tests read the port from it with `--bind 127.0.0.1:0`).
 
-fn main() {
-    eprintln!("lsm-server: not built yet (chapter 11 is in progress)");
-    std::process::exit(2);
+#[allow(dead_code)]
+#[path = "../../src/bin/lsm/config.rs"]
+mod config;
+
+use std::any::Any;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use lsm_server::chapter::{Limits, ServerConfig};
+use lsm_server::net::Server;
+use lsm_workbook::ch07_engine::{Db, History, Options};
+use lsm_workbook::ch09_snapshots::Timeline;
+
+use config::Config;
+
+const USAGE: &str = "usage: lsm-server [--bind ADDR] [--config FILE] [--requirepass PASSWORD] DIR";
+/// Background threads when the config file does not say.
+const BACKGROUND_THREADS_DEFAULT: usize = 2;
+/// The block cache when the config file does not say.
+const BLOCK_CACHE_BYTES_DEFAULT: usize = 64 << 20;
+
+/// What the command line says.
+#[derive(Default)]
+struct Args {
+    bind: Option<String>,
+    config: Option<String>,
+    requirepass: Option<String>,
+    dir: Option<String>,
+}
+
+fn parse_args(args: &[String]) -> Result<Args, String> {
+    let mut parsed = Args::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--bind" => parsed.bind = Some(value("--bind")?),
+            "--config" => parsed.config = Some(value("--config")?),
+            "--requirepass" => parsed.requirepass = Some(value("--requirepass")?),
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            flag if flag.starts_with('-') => return Err(format!("unknown flag {flag}\n{USAGE}")),
+            dir if parsed.dir.is_none() => parsed.dir = Some(dir.to_string()),
+            extra => return Err(format!("unexpected argument {extra}\n{USAGE}")),
+        }
+    }
+    Ok(parsed)
+}
+
+/// The server's own settings: the `[server]` table, then the flags.
+struct Settings {
+    bind: SocketAddr,
+    requirepass: Option<String>,
+}
+
+fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
+    let mut bind = "127.0.0.1:6380".to_string();
+    let mut requirepass = None;
+    for setting in &config.extra {
+        let text = match &setting.value {
+            config::Value::Text(text) => text.clone(),
+            _ => {
+                return Err(setting
+                    .error(format!(
+                        "`{}` must be a string, not {}",
+                        setting.key, setting.raw
+                    ))
+                    .to_string());
+            }
+        };
+        match setting.key.as_str() {
+            "bind" => bind = text,
+            "requirepass" => requirepass = Some(text),
+            other => {
+                return Err(setting
+                    .error(format!(
+                        "unknown key `{other}` in [server] (known: bind, requirepass)"
+                    ))
+                    .to_string());
+            }
+        }
+    }
+    if let Some(flag) = &args.bind {
+        bind = flag.clone();
+    }
+    if let Some(flag) = &args.requirepass {
+        requirepass = Some(flag.clone());
+    }
+    let bind = bind.parse().map_err(|error| {
+        format!("cannot bind {bind:?}: {error} (an address like 127.0.0.1:6380)")
+    })?;
+    Ok(Settings { bind, requirepass })
+}
+
+fn load_config(path: Option<&str>) -> Result<Config, String> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("cannot read the config file {path}: {error}"))?;
+    config::parse_with(&text, path, &["server"]).map_err(|error| error.to_string())
+}
+
+/// Opens `dir` with `config`'s options, background threads and a block
+/// cache unless it sets them, and a timeline unless it turns it off.
+fn open(dir: &str, config: &Config) -> Result<Db, String> {
+    let mut config = config.clone();
+    if config.line("", "background_threads").is_none() {
+        config.background_threads = BACKGROUND_THREADS_DEFAULT;
+    }
+    if config.line("", "block_cache_bytes").is_none() {
+        config.block_cache_bytes = BLOCK_CACHE_BYTES_DEFAULT;
+    }
+    let options = guarded(|| config.apply(Options::default()))?;
+    let history = match config.timeline_enabled {
+        true => {
+            let fs = Arc::clone(&options.fs);
+            let timeline = guarded(|| Timeline::open(fs, Path::new(dir), config.timeline))?
+                .map_err(|error| format!("cannot open the timeline in {dir}: {error}"))?;
+            Some(timeline as Arc<dyn History>)
+        }
+        false => None,
+    };
+    let options = Options { history, ..options };
+    guarded(|| Db::open(dir, options))?.map_err(|error| format!("cannot open {dir}: {error}"))
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("lsm-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = parse_args(&args)?;
+    let dir = args.dir.clone().ok_or_else(|| USAGE.to_string())?;
+    let config = load_config(args.config.as_deref())?;
+    let settings = settings(&args, &config)?;
+    let db = Arc::new(open(&dir, &config)?);
+    let server_config = ServerConfig {
+        requirepass: settings.requirepass,
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(
+        settings.bind,
+        Arc::clone(&db),
+        server_config,
+        Limits::default(),
+    )
+    .map_err(|error| format!("cannot bind {}: {error}", settings.bind))?;
+    let addr = server.local_addr().map_err(|error| error.to_string())?;
+    let handle = server.handle().map_err(|error| error.to_string())?;
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+    let loop_thread = std::thread::spawn(move || {
+        let result = server.run();
+        let _ = done_tx.send(());
+        result
+    });
+    println!("lsm-server: listening on {addr}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| format!("cannot start the signal handler: {error}"))?;
+    let signal = runtime.block_on(wait_for_signal(done_rx))?;
+    eprintln!("lsm-server: {signal}: closing");
+    handle.shutdown();
+    match loop_thread.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => eprintln!("lsm-server: the network loop failed: {error}"),
+        Err(_) => eprintln!("lsm-server: the network loop panicked"),
+    }
+    let db =
+        Arc::try_unwrap(db).map_err(|_| "a connection still holds the database".to_string())?;
+    guarded(|| db.close())?.map_err(|error| format!("close: {error}"))?;
+    eprintln!("lsm-server: closed");
+    Ok(())
+}
+
+/// Waits for SIGINT, SIGTERM or the loop's end; which one.
+async fn wait_for_signal(done: tokio::sync::oneshot::Receiver<()>) -> Result<&'static str, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind| signal(kind).map_err(|error| format!("cannot listen for signals: {error}"));
+    let mut interrupt = listen(SignalKind::interrupt())?;
+    let mut terminate = listen(SignalKind::terminate())?;
+    Ok(tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+        _ = done => "the network loop stopped",
+    })
+}
+
+/// `f`'s result, or its panic's message (a `todo!()` of an unfinished
+/// chapter names the chapter).
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| describe(payload.as_ref()))
+}
+
+fn describe(payload: &(dyn Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<String>(),
+        payload.downcast_ref::<&str>(),
+    ) {
+        (Some(message), _) => message.clone(),
+        (None, Some(message)) => message.to_string(),
+        (None, None) => "a panic without a message".to_string(),
+    }
 }
