@@ -436,7 +436,7 @@ fn arb_request_like() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
 
     // Arbitrary bytes and request-like bytes: parse_request never panics,
     // consumes at most what it was given, and every prefix agrees with
