@@ -22,6 +22,7 @@
 //! parent of this crate's directory), so the tools can run on a fixture.
 
 mod bench;
+mod bench_server;
 mod book;
 mod bookcheck;
 mod cargo;
@@ -61,6 +62,7 @@ commands:
   book [--open]         build the book into book/build
   bench [--num N] [--peers] [--reference-only] [--json FILE] …
                         db_bench workloads: your engine, the reference, peers
+  bench --server …      redis-benchmark: lsm-server against redis-server
   sim [--reference] [--svg FILE] …
                         compaction on a simulated workload, in memory: the
                         level shape and the amplifications over time
@@ -142,6 +144,7 @@ fn run(raw: Vec<OsString>) -> Result<()> {
         "ci" => ci::run(rest),
         "dump" => run_dump(rest),
         "book" => book::run(rest),
+        "bench" if rest.iter().any(|arg| arg == "--server") => bench_server::run(rest),
         "bench" => bench::run(rest),
         "sim" => sim::run(rest),
         "help" | "-h" | "--help" => Err(Failure::Help(USAGE)),
