@@ -1,17 +1,20 @@
-//! `lsm-server [--bind ADDR] [--config FILE] [--requirepass PASSWORD] DIR`:
+//! `lsm-server [--bind ADDR] [--http ADDR] [--config FILE] [--requirepass PASSWORD] DIR`:
 //! serves the database in DIR over the Redis protocol (RESP2) on
 //! `127.0.0.1:6380` by default, until SIGINT or SIGTERM, then closes it
-//! cleanly. `cargo run -p lsm-server -- DIR` runs your chapters;
+//! cleanly. `--http ADDR` also serves the HTTP/JSON API (`http.rs`) on
+//! ADDR (off by default). `cargo run -p lsm-server -- DIR` runs your chapters;
 //! `cargo run -p lsm-server --features reference -- DIR` the reference.
 //!
 //! `--config FILE` is chapter 10's TOML (`lsm.example.toml`) plus a
-//! `[server]` table: `bind = "127.0.0.1:6380"`, `requirepass = "…"`. A
+//! `[server]` table: `bind = "127.0.0.1:6380"`, `requirepass = "…"`,
+//! `http_bind = "127.0.0.1:8080"`. A
 //! flag overrides the file. Unless the file sets them, the database opens
 //! with 2 background threads and a 64 MiB block cache (chapter 10), and
 //! with chapter 9's timeline (for `GET key ASOF unix-ms`).
 //!
 //! Prints `lsm-server: listening on ADDR` on stdout once it accepts (the
-//! tests read the port from it with `--bind 127.0.0.1:0`).
+//! tests read the port from it with `--bind 127.0.0.1:0`), and
+//! `lsm-server: http on ADDR` before it when `--http` is given.
 
 #[allow(dead_code)]
 #[path = "../../src/bin/lsm/config.rs"]
@@ -31,7 +34,8 @@ use lsm_workbook::ch09_snapshots::Timeline;
 
 use config::Config;
 
-const USAGE: &str = "usage: lsm-server [--bind ADDR] [--config FILE] [--requirepass PASSWORD] DIR";
+const USAGE: &str =
+    "usage: lsm-server [--bind ADDR] [--http ADDR] [--config FILE] [--requirepass PASSWORD] DIR";
 /// Background threads when the config file does not say.
 const BACKGROUND_THREADS_DEFAULT: usize = 2;
 /// The block cache when the config file does not say.
@@ -41,6 +45,7 @@ const BLOCK_CACHE_BYTES_DEFAULT: usize = 64 << 20;
 #[derive(Default)]
 struct Args {
     bind: Option<String>,
+    http: Option<String>,
     config: Option<String>,
     requirepass: Option<String>,
     dir: Option<String>,
@@ -57,6 +62,7 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
         };
         match arg.as_str() {
             "--bind" => parsed.bind = Some(value("--bind")?),
+            "--http" => parsed.http = Some(value("--http")?),
             "--config" => parsed.config = Some(value("--config")?),
             "--requirepass" => parsed.requirepass = Some(value("--requirepass")?),
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -72,11 +78,14 @@ fn parse_args(args: &[String]) -> Result<Args, String> {
 struct Settings {
     bind: SocketAddr,
     requirepass: Option<String>,
+    /// The HTTP API's address, if it is on.
+    http: Option<SocketAddr>,
 }
 
 fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
     let mut bind = "127.0.0.1:6380".to_string();
     let mut requirepass = None;
+    let mut http = None;
     for setting in &config.extra {
         let text = match &setting.value {
             config::Value::Text(text) => text.clone(),
@@ -92,10 +101,11 @@ fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
         match setting.key.as_str() {
             "bind" => bind = text,
             "requirepass" => requirepass = Some(text),
+            "http_bind" => http = Some(text),
             other => {
                 return Err(setting
                     .error(format!(
-                        "unknown key `{other}` in [server] (known: bind, requirepass)"
+                        "unknown key `{other}` in [server] (known: bind, requirepass, http_bind)"
                     ))
                     .to_string());
             }
@@ -107,10 +117,23 @@ fn settings(args: &Args, config: &Config) -> Result<Settings, String> {
     if let Some(flag) = &args.requirepass {
         requirepass = Some(flag.clone());
     }
+    if let Some(flag) = &args.http {
+        http = Some(flag.clone());
+    }
     let bind = bind.parse().map_err(|error| {
         format!("cannot bind {bind:?}: {error} (an address like 127.0.0.1:6380)")
     })?;
-    Ok(Settings { bind, requirepass })
+    let http = match http {
+        Some(text) => Some(text.parse().map_err(|error| {
+            format!("cannot serve HTTP on {text:?}: {error} (an address like 127.0.0.1:8080)")
+        })?),
+        None => None,
+    };
+    Ok(Settings {
+        bind,
+        requirepass,
+        http,
+    })
 }
 
 fn load_config(path: Option<&str>) -> Result<Config, String> {
@@ -176,6 +199,10 @@ fn run() -> Result<(), String> {
     .map_err(|error| format!("cannot bind {}: {error}", settings.bind))?;
     let addr = server.local_addr().map_err(|error| error.to_string())?;
     let handle = server.handle().map_err(|error| error.to_string())?;
+    let http = match settings.http {
+        Some(http_addr) => Some(start_http(http_addr, Arc::clone(&db))?),
+        None => None,
+    };
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let loop_thread = std::thread::spawn(move || {
         let result = server.run();
@@ -190,6 +217,14 @@ fn run() -> Result<(), String> {
     let signal = runtime.block_on(wait_for_signal(done_rx))?;
     eprintln!("lsm-server: {signal}: closing");
     handle.shutdown();
+    if let Some((stop, http_thread)) = http {
+        let _ = stop.send(());
+        match http_thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => eprintln!("lsm-server: the HTTP API failed: {error}"),
+            Err(_) => eprintln!("lsm-server: the HTTP API panicked"),
+        }
+    }
     match loop_thread.join() {
         Ok(Ok(())) => {}
         Ok(Err(error)) => eprintln!("lsm-server: the network loop failed: {error}"),
@@ -200,6 +235,31 @@ fn run() -> Result<(), String> {
     guarded(|| db.close())?.map_err(|error| format!("close: {error}"))?;
     eprintln!("lsm-server: closed");
     Ok(())
+}
+
+/// Binds the HTTP API on `addr` and serves it on a thread of its own
+/// until the sender is used (or dropped); prints `lsm-server: http on ADDR`.
+fn start_http(
+    addr: SocketAddr,
+    db: Arc<Db>,
+) -> Result<
+    (
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<std::io::Result<()>>,
+    ),
+    String,
+> {
+    let listener = std::net::TcpListener::bind(addr)
+        .map_err(|error| format!("cannot serve HTTP on {addr}: {error}"))?;
+    let bound = listener.local_addr().map_err(|error| error.to_string())?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        lsm_server::http::serve(listener, db, async move {
+            let _ = stop_rx.await;
+        })
+    });
+    println!("lsm-server: http on {bound}");
+    Ok((stop_tx, thread))
 }
 
 /// Waits for SIGINT, SIGTERM or the loop's end; which one.

@@ -19,6 +19,8 @@ pub const TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Running {
     pub child: Child,
     pub addr: SocketAddr,
+    /// The HTTP API's address, when started with `--http`.
+    pub http: Option<SocketAddr>,
 }
 
 impl Running {
@@ -35,14 +37,19 @@ impl Running {
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            // `http on` (with --http) comes before `listening on`.
+            let mut http = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("lsm-server: http on ") {
+                    http = addr.parse::<SocketAddr>().ok();
+                }
                 if let Some(addr) = line.strip_prefix("lsm-server: listening on ") {
-                    let _ = tx.send(addr.to_string());
+                    let _ = tx.send((addr.to_string(), http));
                 }
             }
         });
-        let addr = match rx.recv_timeout(TIMEOUT) {
-            Ok(addr) => addr.parse().expect("the printed address parses"),
+        let (addr, http) = match rx.recv_timeout(TIMEOUT) {
+            Ok((addr, http)) => (addr.parse().expect("the printed address parses"), http),
             Err(_) => {
                 let _ = child.kill();
                 let output = child.wait_with_output().expect("the server's output");
@@ -52,7 +59,7 @@ impl Running {
                 );
             }
         };
-        Running { child, addr }
+        Running { child, addr, http }
     }
 
     pub fn client(&self) -> Client {
