@@ -214,7 +214,8 @@ fn run(db: &Db, config: &ServerConfig, session: &mut Session, args: &[Bytes]) ->
     result.unwrap_or_else(|error| Reply::error(format!("ERR {error}")))
 }
 
-/// `EXEC`: the queued commands, in order, as ONE batch (if any writes).
+/// `EXEC`: the queued commands, in order, as ONE batch, with no other
+/// write in between.
 fn exec(db: &Db, config: &ServerConfig, session: &mut Session) -> Reply {
     let Some(queue) = session.multi.take() else {
         return Reply::error("ERR EXEC without MULTI");
@@ -222,7 +223,7 @@ fn exec(db: &Db, config: &ServerConfig, session: &mut Session) -> Reply {
     if std::mem::take(&mut session.multi_failed) {
         return Reply::error("EXECABORT Transaction discarded because of previous errors.");
     }
-    let mut run_all = |db: &Db| -> Result<(WriteBatch, Reply)> {
+    let run_all = |db: &Db| -> Result<(WriteBatch, Reply)> {
         let mut txn = Txn::new(db);
         let mut replies = Vec::with_capacity(queue.len());
         for args in &queue {
@@ -231,12 +232,10 @@ fn exec(db: &Db, config: &ServerConfig, session: &mut Session) -> Reply {
         }
         Ok((txn.batch, Reply::Array(replies)))
     };
-    let result = if queue.iter().any(|args| is_write(&command_name(args))) {
-        db.write_with(config.write_options, run_all)
-    } else {
-        run_all(db).map(|(_, reply)| reply)
-    };
-    result.unwrap_or_else(|error| Reply::error(format!("ERR {error}")))
+    // Under the writer lock even when every command reads: no write can
+    // land between two of them (Redis runs EXEC with nothing in between).
+    db.write_with(config.write_options, run_all)
+        .unwrap_or_else(|error| Reply::error(format!("ERR {error}")))
 }
 
 fn command_name(args: &[Bytes]) -> String {
