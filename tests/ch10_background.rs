@@ -1070,6 +1070,7 @@ fn writers_and_readers_on_background_threads_see_only_possible_values() {
         // Tight stall triggers, so writers are slowed and stopped too.
         let stressed = |threads: usize| Options {
             background_threads: threads,
+            stall_rule: Some(pressure),
             compaction: Some(small_leveled()),
             block_cache: cache_of(256 << 10),
             stall: StallOptions {
@@ -1182,6 +1183,7 @@ fn writes_stop_at_the_frozen_memtable_limit_until_a_flush_makes_room() {
         let fs = SimFs::new();
         let db = Arc::new(open_with(Options {
             background_threads: 1,
+            stall_rule: Some(pressure),
             stall: StallOptions {
                 max_frozen_memtables: 3,
                 ..StallOptions::default()
@@ -1250,6 +1252,7 @@ fn writes_are_slowed_once_level0_reaches_the_slowdown_trigger_and_still_succeed(
         let fs = SimFs::new();
         let db = open_with(Options {
             background_threads: 1,
+            stall_rule: Some(pressure),
             compaction: Some(Arc::new(NoCompaction)),
             stall: StallOptions {
                 max_frozen_memtables: 100,
@@ -1376,6 +1379,7 @@ fn writes_stop_at_the_level0_stop_trigger_until_compaction_lets_them_go() {
         let gate = Arc::new(Gate::default());
         let db = Arc::new(open_with(Options {
             background_threads: 2,
+            stall_rule: Some(pressure),
             compaction: Some(Arc::clone(&gate) as Arc<dyn Compaction>),
             stall: StallOptions {
                 max_frozen_memtables: 100,
@@ -1449,6 +1453,7 @@ fn a_failed_background_flush_poisons_every_later_write_and_reads_keep_working() 
         let fs = SimFs::new();
         let db = open_with(Options {
             background_threads: 1,
+            stall_rule: Some(pressure),
             ..options(&fs, 32 << 10)
         });
         let mut model = Model::new();
@@ -1526,6 +1531,7 @@ fn a_writer_stopped_on_a_stall_is_woken_with_the_background_error() {
         let fs = SimFs::new();
         let db = Arc::new(open_with(Options {
             background_threads: 1,
+            stall_rule: Some(pressure),
             stall: StallOptions {
                 max_frozen_memtables: 2,
                 ..StallOptions::default()
@@ -1576,6 +1582,7 @@ fn close_with_background_work_pending_loses_nothing() {
         let fs = SimFs::new();
         let db = open_with(Options {
             background_threads: 1,
+            stall_rule: Some(pressure),
             compaction: Some(small_leveled()),
             block_cache: cache_of(256 << 10),
             stall: StallOptions {
@@ -1623,6 +1630,7 @@ fn dropping_a_database_while_background_work_runs_loses_no_acknowledged_write() 
         let fs = SimFs::new();
         let db = open_with(Options {
             background_threads: 2,
+            stall_rule: Some(pressure),
             compaction: Some(small_leveled()),
             block_cache: cache_of(256 << 10),
             ..options(&fs, 32 << 10)
@@ -1683,6 +1691,7 @@ fn kill_child(dir: &Path) {
         dir,
         Options {
             background_threads: 2,
+            stall_rule: Some(pressure),
             block_cache: cache_of(1 << 20),
             ..kill_options()
         },

@@ -270,6 +270,7 @@ impl Workbook {
         let options = Options {
             compaction: compaction(),
             background_threads,
+            stall_rule: Some(lsm_workbook::ch10_background::pressure),
             block_cache: block_cache(settings.cache_bytes),
             ..Options::default()
         };

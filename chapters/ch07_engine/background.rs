@@ -21,8 +21,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{Db, add_micros, lock};
-use crate::ch10_background::{Pressure, pressure};
+use super::{Db, Pressure, add_micros, lock};
 use crate::error::Result;
 
 /// The threads, the jobs they may take, and who waits for them.
@@ -206,10 +205,13 @@ impl Background {
 
 impl Db {
     /// Before a write (writer lock held): with background threads, asks
-    /// chapter 10's [`pressure`] whether background work is too far behind,
+    /// the stall rule (chapter 10's `pressure`) whether background work is too far behind,
     /// and delays the write once (`Slow`) or waits until a job finishes
     /// and asks again (`Stop`). The time is counted in the stall counters.
     pub(super) fn make_room(&self) -> Result<()> {
+        let Some(rule) = self.options.stall_rule else {
+            return Ok(());
+        };
         if !self.background.is_running() {
             return Ok(());
         }
@@ -230,7 +232,7 @@ impl Db {
                 || (jobs.compaction_wanted && self.options.compaction.is_some())
                 || !state.frozen.is_empty();
             let idle = !busy;
-            match pressure(state.frozen.len(), level0, &self.options.stall) {
+            match rule(state.frozen.len(), level0, &self.options.stall) {
                 Pressure::Proceed => break,
                 Pressure::Slow if slowed => break,
                 Pressure::Slow => {

@@ -14,9 +14,11 @@
 //!
 //! - [`pressure`] is the stall rule: from the number of frozen memtables
 //!   and level-0 tables it says whether a write goes ahead, is delayed, or
-//!   waits. Chapter 7's provided `make_room` calls it before every write
-//!   when [`Options::background_threads`](crate::ch07_engine::Options::background_threads)
-//!   is not 0, and counts the time.
+//!   waits. Give it to [`Options::stall_rule`](crate::ch07_engine::Options::stall_rule)
+//!   as `Some(pressure)`: chapter 7's provided `make_room` then calls it
+//!   before every write when there are background threads, and counts the
+//!   time (chapter 7 never names chapter 10: the rule comes in through
+//!   the options).
 //! - [`Cache`] is a shared, size-bounded cache of decoded data blocks
 //!   ([`BlockCache`](crate::ch03_sstable::BlockCache)); chapter 3's
 //!   provided `Table::read_block` looks blocks up in it, so point reads,
@@ -39,23 +41,10 @@
 
 pub mod cache;
 
+pub use crate::ch07_engine::Pressure;
 use crate::ch07_engine::StallOptions;
 
 pub use cache::Cache;
-
-/// What a write must do before it goes ahead, as [`pressure`] decides.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Pressure {
-    /// Background work keeps up: write now.
-    Proceed,
-    /// Level 0 is filling up: delay this write by
-    /// [`StallOptions::slowdown_micros`], once, then write — spreading
-    /// the wait over many writes instead of stopping them all later.
-    Slow,
-    /// Too much is waiting for background work: wait until a job finishes,
-    /// then ask again.
-    Stop,
-}
 
 /// The stall rule (LevelDB's triggers): `Stop` when `frozen_memtables`
 /// reaches [`StallOptions::max_frozen_memtables`] (memory: every frozen

@@ -53,7 +53,8 @@
 //! need ([`Db::oldest_readable_seq`]); [`Db::write_with`] is the
 //! read-modify-write a transaction commits with; `maintain` is the one
 //! place background work starts: inline, or handed to chapter 10's
-//! threads ([`Options::background_threads`], [`Options::stall`]), and
+//! threads ([`Options::background_threads`], [`Options::stall`],
+//! [`Options::stall_rule`]), and
 //! tables read through [`Options::block_cache`]; time comes from
 //! [`Options::clock`] and salts from [`Options::salt_seed`].
 
@@ -125,10 +126,32 @@ pub struct Options {
     /// When writes slow down and stop while background work catches up
     /// (chapter 10; only with background threads).
     pub stall: StallOptions,
+    /// The stall rule (chapter 10's `pressure`), asked before every write
+    /// when there are background threads; `None` (the default): writes
+    /// never wait, and nothing bounds the frozen memtables.
+    pub stall_rule: Option<StallRule>,
     /// The cache data blocks are read through (chapter 10's `Cache`);
     /// `None`: every block is read from its file.
     pub block_cache: Option<Arc<dyn BlockCache>>,
 }
+
+/// What a write must do before it goes ahead, as a [`StallRule`] decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pressure {
+    /// Background work keeps up: write now.
+    Proceed,
+    /// Level 0 is filling up: delay this write by
+    /// [`StallOptions::slowdown_micros`], once, then write — spreading
+    /// the wait over many writes instead of stopping them all later.
+    Slow,
+    /// Too much is waiting for background work: wait until a job finishes,
+    /// then ask again.
+    Stop,
+}
+
+/// A stall rule (chapter 10's `pressure`): from the frozen memtables and
+/// the level-0 tables, what a write must do.
+pub type StallRule = fn(usize, usize, &StallOptions) -> Pressure;
 
 /// When a write must wait for background work (LevelDB's slowdown and
 /// stop triggers): chapter 10's `pressure` decides from these.
@@ -172,6 +195,7 @@ impl Default for Options {
             history: None,
             background_threads: 0,
             stall: StallOptions::default(),
+            stall_rule: None,
             block_cache: None,
         }
     }
@@ -190,6 +214,7 @@ impl fmt::Debug for Options {
             .field("history", &self.history.is_some())
             .field("background_threads", &self.background_threads)
             .field("stall", &self.stall)
+            .field("stall_rule", &self.stall_rule.is_some())
             .field("block_cache", &self.block_cache)
             .finish_non_exhaustive()
     }

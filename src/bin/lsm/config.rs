@@ -68,10 +68,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use lsm_workbook::ch03_sstable::{BlockCache, TableOptions};
-use lsm_workbook::ch07_engine::{Compaction, Options, StallOptions};
+use lsm_workbook::ch07_engine::{Compaction, Options, StallOptions, StallRule};
 use lsm_workbook::ch08_compaction::{Leveled, LeveledOptions};
 use lsm_workbook::ch09_snapshots::TimelineOptions;
-use lsm_workbook::ch10_background::Cache;
+use lsm_workbook::ch10_background::{Cache, pressure};
 
 const KIB: u64 = 1 << 10;
 const MIB: u64 = 1 << 20;
@@ -173,6 +173,8 @@ impl Config {
             memtable_size_bytes: self.memtable_size_bytes,
             manifest_rotate_len_bytes: self.manifest_rotate_len_bytes,
             background_threads: self.background_threads,
+            // Chapter 10's rule, asked only when there are threads.
+            stall_rule: (self.background_threads > 0).then_some(pressure as StallRule),
             table: self.table,
             stall: self.stall,
             compaction,
