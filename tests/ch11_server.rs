@@ -208,14 +208,22 @@ fn parse_request_reads_inline_commands_with_quotes_and_escapes() {
 
 #[test]
 fn parse_request_skips_empty_lines_and_empty_arrays() {
-    for skipped in [&b"\r\n"[..], b"\n", b"   \r\n", b"*0\r\n", b"*-1\r\n"] {
+    for skipped in [
+        &b"\r\n"[..],
+        b"\n",
+        b"   \r\n",
+        b"*0\r\n",
+        b"*-1\r\n",
+        b"*-5\r\n",
+    ] {
         assert_eq!(
             parse(skipped),
             Ok(Parsed::Request {
                 args: Vec::new(),
                 consumed: skipped.len()
             }),
-            "{} is a request Redis skips: no arguments, all of its bytes consumed",
+            "{} is a request Redis skips (an empty line, or an array count of 0 or below): \
+             no arguments, all of its bytes consumed",
             show(skipped)
         );
     }

@@ -125,17 +125,36 @@ fn a_scripted_redis_cli_session_prints_what_redis_would() {
             line,
             Some(*want),
             "redis-cli's output line {} differs (a reply of the wrong type or text, \
-             or a missing reply shifts every later line); the lines before it:\n{}",
+             or a missing reply shifts every later line); the whole output, \
+             line by line, expected | got:\n{}",
             i + 1,
-            want_lines[i.saturating_sub(4)..i].join("\n")
+            side_by_side(&want_lines, &got_lines)
         );
     }
     assert_eq!(
         got_lines.len(),
         want_lines.len(),
-        "redis-cli printed more lines than expected; the first extra: {:?}",
-        got_lines.get(want_lines.len())
+        "redis-cli printed more lines than expected, expected | got:\n{}",
+        side_by_side(&want_lines, &got_lines)
     );
+}
+
+/// `expected | got` per line, the differing ones marked with `≠`.
+fn side_by_side(want: &[&str], got: &[&str]) -> String {
+    let width = want
+        .iter()
+        .map(|line| line.chars().count())
+        .max()
+        .unwrap_or(0);
+    (0..want.len().max(got.len()))
+        .map(|i| {
+            let (w, g) = (want.get(i).copied(), got.get(i).copied());
+            let mark = if w == g { ' ' } else { '≠' };
+            let (w, g) = (w.unwrap_or("(missing)"), g.unwrap_or("(missing)"));
+            format!("{mark} {:>3}  {w:<width$} | {g}", i + 1)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn last_lines(text: &str, n: usize) -> String {

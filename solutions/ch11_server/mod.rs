@@ -17,8 +17,8 @@
 //! directly, split at every point.
 //!
 //! You write: [`parse_request`] (task 1, `resp.rs`); [`RequestReader`]'s
-//! `new`, `feed` and `next`, and [`Reply::encode`] (task 2, `resp.rs`,
-//! `reply.rs`); [`execute`] and the commands (task 3, `commands.rs`).
+//! `new`, `feed`, `next` and `buffered_len`, and [`Reply::encode`] (task 2,
+//! `resp.rs`, `reply.rs`); [`execute`] and the commands (task 3, `commands.rs`).
 //! Book: "11. The server".
 //!
 //! Invariants: bytes from a client never cause a panic, and never an
