@@ -88,7 +88,7 @@ pub enum ProtocolError {
     /// An inline line longer than [`Limits::max_inline_bytes`].
     TooBigInlineRequest,
     /// An inline line with a quote that never closes, or a closing quote
-    /// followed by something other than a space.
+    /// followed by something other than whitespace or the end of the line.
     UnbalancedQuotes,
     /// More unparsed bytes than [`Limits::max_buffered_bytes`].
     BufferFull {
