@@ -174,6 +174,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("lsm-server: {message}");
+            if let Some(hint) = unfinished_chapter_hint(&message) {
+                eprintln!("{hint}");
+            }
             ExitCode::FAILURE
         }
     }
@@ -277,6 +280,20 @@ async fn wait_for_signal(done: tokio::sync::oneshot::Receiver<()>) -> Result<&'s
 
 /// `f`'s result, or its panic's message (a `todo!()` of an unfinished
 /// chapter names the chapter).
+/// For a `todo!()` reached at start-up (`not yet implemented: chNN: …`),
+/// what to do about it: the server runs the learner's chapters by default.
+fn unfinished_chapter_hint(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("not yet implemented: ch")?;
+    let chapter: u32 = rest.get(..2)?.parse().ok()?;
+    Some(format!(
+        "lsm-server runs your chapters (chapters/), and chapter {chapter} is not done yet: \
+         finish it (cargo xtask grade {chapter}), or run the server on the reference for \
+         chapters 1–10 and your own chapter 11:\n  \
+         cargo run -p lsm-server --features lsm-workbook/ref-upto-ch10 -- DIR\n\
+         or on the reference for everything: cargo run -p lsm-server --features reference -- DIR"
+    ))
+}
+
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| describe(payload.as_ref()))
 }
@@ -289,5 +306,26 @@ fn describe(payload: &(dyn Any + Send)) -> String {
         (Some(message), _) => message.clone(),
         (None, Some(message)) => message.to_string(),
         (None, None) => "a panic without a message".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unfinished_chapter_hint;
+
+    #[test]
+    fn a_todo_at_start_up_names_its_chapter_and_the_reference_flags() {
+        let hint = unfinished_chapter_hint(
+            "not yet implemented: ch10: an empty cache of this capacity — book §10.4, task 2",
+        )
+        .expect("a chapter's todo!() gets a hint");
+        assert!(
+            hint.contains("chapter 10 is not done yet")
+                && hint.contains("cargo xtask grade 10")
+                && hint.contains("--features lsm-workbook/ref-upto-ch10"),
+            "the hint names the chapter and how to run on the reference: {hint}"
+        );
+        assert_eq!(unfinished_chapter_hint("cannot open /tmp/x: denied"), None);
+        assert_eq!(unfinished_chapter_hint("not yet implemented"), None);
     }
 }
