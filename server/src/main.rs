@@ -20,7 +20,6 @@
 #[path = "../../src/bin/lsm/config.rs"]
 mod config;
 
-use std::any::Any;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
@@ -28,7 +27,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use lsm_server::chapter::{Limits, ServerConfig};
-use lsm_server::net::Server;
+use lsm_server::net::{Server, panic_message};
 use lsm_workbook::ch07_engine::{Db, History, Options};
 use lsm_workbook::ch09_snapshots::Timeline;
 
@@ -295,18 +294,8 @@ fn unfinished_chapter_hint(message: &str) -> Option<String> {
 }
 
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| describe(payload.as_ref()))
-}
-
-fn describe(payload: &(dyn Any + Send)) -> String {
-    match (
-        payload.downcast_ref::<String>(),
-        payload.downcast_ref::<&str>(),
-    ) {
-        (Some(message), _) => message.clone(),
-        (None, Some(message)) => message.to_string(),
-        (None, None) => "a panic without a message".to_string(),
-    }
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|payload| panic_message(payload.as_ref()).to_string())
 }
 
 #[cfg(test)]

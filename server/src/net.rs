@@ -282,14 +282,20 @@ fn answer(
 /// `f`'s result, or its panic's message on one line.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
-        let message = match (
-            payload.downcast_ref::<String>(),
-            payload.downcast_ref::<&str>(),
-        ) {
-            (Some(message), _) => message.as_str(),
-            (None, Some(message)) => message,
-            (None, None) => "(no message)",
-        };
+        let message = panic_message(payload.as_ref());
         format!("internal error: {}", message.replace(['\r', '\n'], " "))
     })
+}
+
+/// The text a panic was raised with (`panic!`'s and `todo!`'s are a
+/// `String` or a `&str`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    match (
+        payload.downcast_ref::<String>(),
+        payload.downcast_ref::<&str>(),
+    ) {
+        (Some(message), _) => message.as_str(),
+        (None, Some(message)) => message,
+        (None, None) => "(no message)",
+    }
 }
